@@ -1,0 +1,11 @@
+"""fastsmp: the sum of the magnitude of peaks (SMP) of the second difference,
+a measure of the nonsmoothness of a signal, fast on CPU and GPU.
+
+See ``SPEC.md`` (shipped with the project) for the definitions every backend
+implements; the README for a tour.
+"""
+
+from ._dispatch import available_backends, curvature, find_peaks, smp
+from ._version import __version__
+
+__all__ = ["smp", "find_peaks", "curvature", "available_backends", "__version__"]

@@ -1,0 +1,388 @@
+"""The ``"cuda"`` backend: Numba CUDA kernels (NVIDIA's numba-cuda target).
+
+Decomposition: every thread tests a few samples ``t`` of one line for being
+the *left edge* of a peak (``a[t-1] < a[t]``) and, if so, walks right over
+the plateau to see whether it ends in a descent. Threads of a block cover
+``LaunchConfig.lanes`` neighbouring lines (the ``inner`` axis, contiguous in
+memory) times a stretch of the line, so a warp reads consecutive addresses
+whether the line axis is the last one (``lanes == 1``: threads walk along the
+line) or not (``lanes == 32``: threads walk across lines). A plateau is
+followed in global memory, so it may cross any block or warp boundary.
+Each block reduces its heights in shared memory in a fixed order and writes
+one partial per line; a second kernel adds the partials of each line in
+order, so results are deterministic run to run.
+
+Every function takes a 3-D device view ``(outer, n, inner)``, lines along
+axis 1, in the working dtype. Tests shrink :data:`config` to a few threads so
+that plateaus across block boundaries are exercised under the simulator.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+import numpy as np
+from numba import cuda, float64, int64
+
+from ._elementwise import curvature, keep_peak, magnitude, peak_sides
+
+
+@dataclass
+class LaunchConfig:
+    #: threads per block; a power of two
+    threads: int = 256
+    #: samples each thread tests along the line
+    items: int = 8
+    #: neighbouring lines per block when the line axis is not the last one
+    lanes: int = 32
+
+
+config = LaunchConfig()
+
+
+def simulated():
+    return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
+
+
+def available():
+    """True where the CUDA backend can run: a GPU with a driver, or the
+    simulator."""
+    if simulated():
+        return True
+    try:
+        return bool(cuda.is_available())
+    except Exception:  # a broken driver install must not break import
+        return False
+
+
+def require():
+    if not available():
+        raise RuntimeError(
+            "backend='cuda' needs an NVIDIA GPU with a working CUDA driver, and "
+            "numba.cuda.is_available() is False on this machine. Use "
+            "backend='cpu', or set NUMBA_ENABLE_CUDASIM=1 before importing "
+            "numba to run the CUDA kernels on the (slow) simulator."
+        )
+
+
+def is_device_array(x):
+    """Objects that live in GPU memory: anything with
+    ``__cuda_array_interface__`` (torch CUDA tensors, CuPy, Numba device
+    arrays) and the simulator's device arrays."""
+    return hasattr(x, "__cuda_array_interface__") or bool(
+        getattr(type(x), "__cuda_ndarray__", False)
+    )
+
+
+# --------------------------------------------------------------------------
+# device-array plumbing
+# --------------------------------------------------------------------------
+
+
+def as_device_array(x):
+    if getattr(type(x), "__cuda_ndarray__", False):
+        return x
+    return cuda.as_cuda_array(x)
+
+
+def to_device(host):
+    return cuda.to_device(np.ascontiguousarray(host))
+
+
+def device_array(shape, dtype):
+    return cuda.device_array(shape, dtype)
+
+
+def lines_view(dev, shape3):
+    try:
+        return dev.reshape(shape3)
+    except NotImplementedError:
+        raise ValueError(
+            "this non-contiguous device array cannot be viewed as lines without "
+            "a copy; pass a contiguous array (torch: .contiguous(), CuPy: "
+            "cupy.ascontiguousarray)"
+        ) from None
+
+
+def to_host(dev):
+    return dev.copy_to_host()
+
+
+# --------------------------------------------------------------------------
+# kernels
+# --------------------------------------------------------------------------
+
+
+def _make_peak_finder(value):
+    """Device function ``peak_at(x, o, t, i, m, rtol, filters)``: if sample
+    ``t`` of line ``(o, i)`` of the signal ``value`` (length ``m``) is the
+    left edge of a kept peak, return ``(p, height)``, else ``(-1, 0.0)``."""
+    keep = keep_peak.cuda
+    sides = peak_sides.cuda
+
+    @cuda.jit(device=True)
+    def peak_at(x, o, t, i, m, rtol, filters):
+        prev = value(x, o, t - 1, i, rtol)
+        cur = value(x, o, t, i, rtol)
+        if cur > prev:
+            k = t + 1
+            nxt = value(x, o, k, i, rtol)
+            while nxt == cur and k < m - 1:
+                k += 1
+                nxt = value(x, o, k, i, rtol)
+            if nxt < cur:
+                left, right = sides(t, k - 1, prev, cur, nxt)
+                height = float(cur)
+                if keep(height, left, right, filters):
+                    return (t + k - 1) // 2, height
+        return -1, 0.0
+
+    return peak_at
+
+
+@functools.lru_cache(maxsize=None)
+def _device_functions():
+    curv = curvature.cuda
+    mag = magnitude.cuda
+
+    @cuda.jit(device=True)
+    def sample(x, o, j, i, rtol):
+        return x[o, j, i]
+
+    @cuda.jit(device=True)
+    def floored_curvature(x, o, j, i, rtol):
+        v0 = x[o, j, i]
+        v1 = x[o, j + 1, i]
+        v2 = x[o, j + 2, i]
+        return mag(curv(v0, v1, v2), v0, v1, v2, rtol)
+
+    return _make_peak_finder(sample), _make_peak_finder(floored_curvature)
+
+
+@functools.lru_cache(maxsize=None)
+def _kernels(threads):
+    """The kernels for blocks of ``threads`` threads (a compile-time constant
+    because it sizes the shared-memory reduction)."""
+    signal_peak_at, curvature_peak_at = _device_functions()
+    curv = curvature.cuda
+
+    @cuda.jit(device=True)
+    def tile(lanes, items, inner, jblocks):
+        """This thread's line ``(o, i)``, its block's stretch ``jb`` of the
+        line, its first sample ``t0`` and its stride along the line."""
+        step = threads // lanes
+        span = step * items
+        iblocks = (inner + lanes - 1) // lanes
+        b = cuda.blockIdx.x
+        ib = b % iblocks
+        b //= iblocks
+        jb = b % jblocks
+        o = b // jblocks
+        tid = cuda.threadIdx.x
+        i = ib * lanes + tid % lanes
+        t0 = jb * span + tid // lanes
+        return o, i, jb, t0, step
+
+    @cuda.jit
+    def smp_partials(x, rtol, filters, lanes, items, totals, counts):
+        outer, n, inner = x.shape
+        jblocks = totals.shape[1]
+        o, i, jb, t0, step = tile(lanes, items, inner, jblocks)
+        m = n - 2
+        total = 0.0
+        count = 0
+        if i < inner:
+            for k in range(items):
+                t = t0 + k * step
+                if t < n:
+                    total += x[o, t, i] * 0.0  # NaN for a NaN or inf sample
+                    if 1 <= t and t <= m - 2:
+                        p, height = curvature_peak_at(x, o, t, i, m, rtol, filters)
+                        if p >= 0:
+                            total += height
+                            count += 1
+        # Fixed-order tree over the threads that share a lane.
+        sums = cuda.shared.array(threads, float64)
+        ks = cuda.shared.array(threads, int64)
+        tid = cuda.threadIdx.x
+        sums[tid] = total
+        ks[tid] = count
+        cuda.syncthreads()
+        half = step // 2
+        while half > 0:
+            if tid // lanes < half:
+                sums[tid] += sums[tid + half * lanes]
+                ks[tid] += ks[tid + half * lanes]
+            cuda.syncthreads()
+            half //= 2
+        if tid < lanes and i < inner:
+            totals[o, jb, i] = sums[tid]
+            counts[o, jb, i] = ks[tid]
+
+    @cuda.jit
+    def combine_partials(totals, counts, sums, line_counts):
+        outer, jblocks, inner = totals.shape
+        line = cuda.grid(1)
+        if line < outer * inner:
+            o = line // inner
+            i = line % inner
+            s = 0.0
+            k = 0
+            for jb in range(jblocks):
+                s += totals[o, jb, i]
+                k += counts[o, jb, i]
+            sums[line] = s
+            line_counts[line] = 0 if s != s else k
+
+    @cuda.jit
+    def find_peaks(x, filters, lanes, items, jblocks, mask):
+        outer, n, inner = x.shape
+        o, i, jb, t0, step = tile(lanes, items, inner, jblocks)
+        if i < inner:
+            for k in range(items):
+                t = t0 + k * step
+                if 1 <= t and t <= n - 2:
+                    p, height = signal_peak_at(x, o, t, i, n, 0.0, filters)
+                    if p >= 0:
+                        mask[o, p, i] = True
+
+    @cuda.jit
+    def curvature_lines(x, lanes, items, jblocks, out):
+        outer, n, inner = x.shape
+        o, i, jb, t0, step = tile(lanes, items, inner, jblocks)
+        if i < inner:
+            for k in range(items):
+                t = t0 + k * step
+                if t < n - 2:
+                    out[o, t, i] = curv(x[o, t, i], x[o, t + 1, i], x[o, t + 2, i])
+
+    @cuda.jit
+    def fill(flat, value):
+        k = cuda.grid(1)
+        if k < flat.size:
+            flat[k] = value
+
+    @cuda.jit
+    def sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
+        b = cuda.grid(1)
+        blocks, per_block = order.shape
+        if b < blocks:
+            s = 0.0
+            k = 0
+            for t in range(per_block):
+                s += line_sums[order[b, t]]
+                k += line_counts[order[b, t]]
+            block_sums[b] += s
+            block_counts[b] += k
+
+    @cuda.jit
+    def cast(src, dst):
+        k = cuda.grid(1)
+        if k < src.size:
+            dst[k] = src[k]
+
+    return dict(
+        smp_partials=smp_partials,
+        combine_partials=combine_partials,
+        find_peaks=find_peaks,
+        curvature_lines=curvature_lines,
+        fill=fill,
+        sum_blocks=sum_blocks,
+        cast=cast,
+    )
+
+
+def _launch(x_shape, along):
+    """Grid and tiling for a 3-D ``(outer, n, inner)`` problem whose line axis
+    has ``along`` positions to cover."""
+    outer, n, inner = x_shape
+    threads = config.threads
+    # Lanes across lines only where there are enough of them to fill a warp.
+    lanes = min(config.lanes, threads) if inner >= config.lanes else 1
+    span = (threads // lanes) * config.items
+    jblocks = max(1, -(-along // span))
+    iblocks = -(-inner // lanes)
+    return _kernels(threads), outer * jblocks * iblocks, threads, lanes, jblocks
+
+
+def _flat_grid(size):
+    threads = config.threads
+    return max(1, -(-size // threads)), threads
+
+
+def _as_kernel_filters(filters):
+    return tuple(np.nan if b is None else float(b) for b in filters)
+
+
+def _fill(dev, value):
+    flat = dev.reshape(dev.size)
+    if flat.size:
+        kernels = _kernels(config.threads)
+        kernels["fill"][_flat_grid(flat.size)](flat, value)
+
+
+def smp_lines(x, rtol, filters):
+    outer, n, inner = x.shape
+    lines = outer * inner
+    kernels, blocks, threads, lanes, jblocks = _launch(x.shape, n)
+    sums = device_array(lines, np.float64)
+    line_counts = device_array(lines, np.int64)
+    if lines == 0:
+        return sums, line_counts
+    totals = device_array((outer, jblocks, inner), np.float64)
+    counts = device_array((outer, jblocks, inner), np.int64)
+    if n == 0:
+        _fill(sums, 0.0)
+        _fill(line_counts, 0)
+        return sums, line_counts
+    kernels["smp_partials"][blocks, threads](
+        x, rtol, _as_kernel_filters(filters), lanes, config.items, totals, counts
+    )
+    kernels["combine_partials"][_flat_grid(lines)](totals, counts, sums, line_counts)
+    return sums, line_counts
+
+
+def find_peaks_lines(a, filters):
+    outer, n, inner = a.shape
+    mask = device_array(a.shape, np.bool_)
+    _fill(mask, False)
+    if mask.size:
+        kernels, blocks, threads, lanes, jblocks = _launch(a.shape, n)
+        kernels["find_peaks"][blocks, threads](
+            a, _as_kernel_filters(filters), lanes, config.items, jblocks, mask
+        )
+    return mask
+
+
+def curvature_lines(x):
+    outer, n, inner = x.shape
+    out = device_array((outer, max(n - 2, 0), inner), x.dtype)
+    if out.size:
+        kernels, blocks, threads, lanes, jblocks = _launch(x.shape, n - 2)
+        kernels["curvature_lines"][blocks, threads](x, lanes, config.items, jblocks, out)
+    return out
+
+
+def sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
+    blocks = order.shape[0]
+    if blocks:
+        kernels = _kernels(config.threads)
+        kernels["sum_blocks"][_flat_grid(blocks)](
+            line_sums, line_counts, to_device(order), block_sums, block_counts
+        )
+
+
+def zeros(shape, dtype):
+    dev = device_array(shape, dtype)
+    _fill(dev, 0)
+    return dev
+
+
+def cast(dev, dtype):
+    out = device_array(dev.shape, dtype)
+    if dev.size:
+        kernels = _kernels(config.threads)
+        kernels["cast"][_flat_grid(dev.size)](dev.reshape(dev.size), out.reshape(out.size))
+    return out

@@ -1,0 +1,99 @@
+"""Per-element bodies shared by the CPU and CUDA backends.
+
+Each body is written once, as plain Python on scalars, and compiled for both
+targets by :func:`elementwise`: ``body.cpu`` is an ``@njit`` function and
+``body.cuda`` a CUDA device function (built on first use, so importing this
+module never touches the CUDA driver). The loops around them differ between
+targets; the arithmetic that SPEC.md pins down bit for bit does not.
+
+No ``fastmath`` anywhere here: SPEC section 3 forbids reassociating the
+second difference and the noise-floor sum.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+
+
+class _Elementwise:
+    """A scalar function compiled lazily for the CPU (njit) and for CUDA."""
+
+    def __init__(self, func):
+        self.py = func
+        self.__name__ = func.__name__
+        self.__doc__ = func.__doc__
+        self.cpu = numba.njit(inline="always", cache=True)(func)
+        self._cuda = None
+
+    @property
+    def cuda(self):
+        if self._cuda is None:
+            from numba import cuda
+
+            self._cuda = cuda.jit(device=True)(self.py)
+        return self._cuda
+
+
+def elementwise(func):
+    """Compile ``func`` for both targets (``.cpu`` and ``.cuda``)."""
+    return _Elementwise(func)
+
+
+@elementwise
+def curvature(v0, v1, v2):
+    # ``v1 + v1`` is ``2*v1`` exactly, and keeps the working dtype: Numba
+    # would promote ``2 * float32`` to float64.
+    return (v0 + v2) - (v1 + v1)
+
+
+@elementwise
+def magnitude(d, v0, v1, v2, rtol):
+    """|d| with the rounding-noise floor of SPEC section 4 (``rtol`` is 0 or
+    positive, already in the working dtype)."""
+    s = (abs(v0) + abs(v2)) + (abs(v1) + abs(v1))
+    ad = abs(d)
+    # Written as "not <=" so that a NaN |d| stays NaN: a NaN may never turn
+    # into a 0 that a neighbour then towers over.
+    if ad <= rtol * s:
+        return rtol - rtol  # +0 in the working dtype (rtol is finite)
+    return ad
+
+
+@elementwise
+def keep_peak(height, left, right, filters):
+    """SciPy's ``height`` and ``threshold`` filters on one peak.
+
+    ``height`` and the neighbour differences ``left``/``right`` are float64;
+    ``filters`` is ``(hmin, hmax, tmin, tmax)`` in float64 with NaN for an
+    absent bound (validation rejects NaN bounds, so NaN is free as a marker).
+    """
+    hmin, hmax, tmin, tmax = filters
+    if hmin == hmin and not (hmin <= height):
+        return False
+    if hmax == hmax and not (height <= hmax):
+        return False
+    if tmin == tmin or tmax == tmax:
+        # np.min/np.max semantics over the pair: NaN wins.
+        if left != left or right != right:
+            return False
+        if tmin == tmin and not (tmin <= min(left, right)):
+            return False
+        if tmax == tmax and not (max(left, right) <= tmax):
+            return False
+    return True
+
+
+@elementwise
+def peak_sides(l, r, before, value, after):
+    """float64 ``(a[p]-a[p-1], a[p]-a[p+1])`` for a plateau ``a[l..r] == value``
+    reported at ``p = (l + r) // 2``, given ``before = a[l-1]`` and
+    ``after = a[r+1]``. Inside a plateau the neighbour equals ``value``; it is
+    still subtracted, not assumed 0, so that an inf plateau gives NaN as in
+    SciPy."""
+    p = (l + r) // 2
+    left = before if p == l else value
+    right = after if p == r else value
+    h = float(value)
+    return h - float(left), h - float(right)

@@ -1,0 +1,87 @@
+"""The ``fastsmp`` command line.
+
+Subcommands live next to the code they drive: each module listed in
+``COMMAND_MODULES`` has ``add_command(subparsers)``, which adds its parser
+and sets ``func(args) -> int`` on it. Modules are imported only when the
+command line is built, so ``fastsmp --version`` stays quick.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from ._version import __version__
+
+#: modules contributing subcommands (besides ``smp``, defined here)
+COMMAND_MODULES: list[str] = []
+
+
+def _parse_axis(text):
+    parts = [p for p in text.replace("(", "").replace(")", "").split(",") if p.strip()]
+    try:
+        axes = tuple(int(p) for p in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--axis takes an int or a comma-separated list of ints; got {text!r}") from None
+    return axes[0] if len(axes) == 1 else axes
+
+
+def _add_smp(subparsers):
+    p = subparsers.add_parser(
+        "smp",
+        help="print the SMP of an array stored in a .npy file",
+        description="Print the SMP (and peak count) of each line of an array stored with numpy.save.",
+    )
+    p.add_argument("file", help="a .npy file (memory-mapped, not read whole)")
+    p.add_argument("--axis", type=_parse_axis, default=-1, help="axis or comma-separated axes (default -1)")
+    p.add_argument("--rtol", type=float, default=None, help="noise floor (default: 8 x machine epsilon)")
+    p.add_argument("--backend", default="auto", help="auto, numpy, cpu or cuda (default auto)")
+    p.add_argument("--counts", action="store_true", help="also print the peak counts")
+    p.set_defaults(func=_run_smp)
+
+
+def _run_smp(args):
+    import numpy as np
+
+    import fastsmp
+
+    x = np.load(args.file, mmap_mode="r", allow_pickle=False)
+    result = fastsmp.smp(x, axis=args.axis, rtol=args.rtol, backend=args.backend, return_counts=args.counts)
+    with np.printoptions(threshold=sys.maxsize if np.size(result) < 10_000 else 1000):
+        if args.counts:
+            print("smp:", np.asarray(result[0]))
+            print("count:", np.asarray(result[1]))
+        else:
+            print(np.asarray(result))
+    return 0
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="fastsmp",
+        description="Measure the nonsmoothness (SMP: sum of the magnitude of peaks of the second difference) of arrays and networks.",
+    )
+    parser.add_argument("--version", action="version", version=f"fastsmp {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _add_smp(subparsers)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).add_command(subparsers)
+    return parser
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        return args.func(args)
+    except (ValueError, TypeError, OSError) as exc:
+        print(f"fastsmp {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
