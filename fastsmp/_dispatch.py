@@ -328,6 +328,67 @@ def _first_bad_line(line_sums, shape, axis):
 
 def smp(x, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False,
         nan_policy="propagate", return_counts=False, backend="auto"):
+    """Sum of the magnitude of peaks (SMP) of the second difference.
+
+    For each line ``v`` of ``x`` along ``axis``: ``d = (v[j] + v[j+2]) -
+    2*v[j+1]``, ``a = |d|`` above a rounding-noise floor ``rtol * s`` (else
+    0), and the SMP is the sum of the heights of the peaks of ``a`` (local
+    maxima in the sense of :func:`scipy.signal.find_peaks`). Over several
+    axes, the SMP of a block is the sum over every named axis of the SMPs of
+    all lines along that axis inside the block.
+
+    Parameters
+    ----------
+    x : array_like, torch.Tensor, or GPU array
+        Real numbers, at least 1-D. Float64 and integer input is measured in
+        float64; float32, float16 and bfloat16 in float32. NumPy arrays,
+        array-likes and torch CPU tensors run on the CPU; objects exposing
+        ``__cuda_array_interface__`` (torch CUDA tensors, CuPy, Numba device
+        arrays) run on the GPU without a host copy.
+    axis : int or tuple of ints, default -1
+        The axis (or axes) the lines run along.
+    height : number or (min, max), optional
+        Keep peaks with ``min <= a[p] <= max`` (either bound may be None).
+    threshold : number or (min, max), optional
+        Keep peaks whose vertical distance to both direct neighbours lies in
+        ``[min, max]``.
+    rtol : float, optional
+        Noise floor relative to ``(|v[j]| + |v[j+2]|) + 2*|v[j+1]|``;
+        default 8 x machine epsilon of the working dtype. 0 turns it off.
+    keepdims : bool, default False
+        Keep the named axes with size 1.
+    nan_policy : {'propagate', 'raise'}, default 'propagate'
+        A line holding a NaN or an inf has SMP NaN and count 0, or raises
+        ``ValueError`` naming the first such line.
+    return_counts : bool, default False
+        Also return the number of kept peaks (int64).
+    backend : {'auto', 'numpy', 'cpu', 'cuda'}, default 'auto'
+        ``'numpy'`` is the pure-NumPy reference; ``'auto'`` picks ``'cpu'``
+        for host data and ``'cuda'`` for GPU data.
+
+    Returns
+    -------
+    smp : array of the working dtype, shaped like ``x`` without ``axis``
+        Same kind of array (NumPy, torch, CuPy, Numba device array) on the
+        same device as ``x``; a NumPy scalar for a 1-D NumPy input.
+    counts : int64 array, only with ``return_counts=True``
+
+    Examples
+    --------
+    A kink of slope change 3 on a sample, and a straight line:
+
+    >>> import numpy as np, fastsmp
+    >>> v = np.array([[0, 0, 0, 0, 3, 6, 9, 12], [1, 2, 3, 4, 5, 6, 7, 8]], dtype=float)
+    >>> fastsmp.smp(v)
+    array([3., 0.])
+
+    Over two axes: ``|i - 2| + |j - 2|`` has a kink of slope change 2 in the
+    middle of each of its 5 rows and 5 columns:
+
+    >>> cone = np.add.outer(np.abs(np.arange(-2, 3)), np.abs(np.arange(-2, 3)))
+    >>> fastsmp.smp(cone, axis=(0, 1), return_counts=True)
+    (np.float64(20.0), np.int64(10))
+    """
     prep = _prepare(x, backend)
     shape = tuple(prep.array.shape)
     axes = _axes(axis, len(shape))
@@ -376,6 +437,37 @@ def _cast(prep, arr, dtype):
 
 
 def find_peaks(a, axis=-1, *, height=None, threshold=None, backend="auto"):
+    """Batched :func:`scipy.signal.find_peaks`: a mask of the peaks of every line.
+
+    A peak is a maximal run of equal values with a smaller value on both
+    sides, reported at its middle (rounded down); the first and last samples
+    are never peaks. Every comparison with NaN is false, as in SciPy.
+
+    Parameters
+    ----------
+    a : array_like, torch.Tensor, or GPU array
+        Real numbers, at least 1-D (see :func:`smp` for dtypes and devices).
+    axis : int, default -1
+        The axis the lines run along.
+    height, threshold : number or (min, max), optional
+        SciPy's filters, compared in float64.
+    backend : {'auto', 'numpy', 'cpu', 'cuda'}, default 'auto'
+
+    Returns
+    -------
+    mask : bool array shaped like ``a``
+        On every line, ``numpy.flatnonzero(mask)`` equals
+        ``scipy.signal.find_peaks(line, height=height, threshold=threshold)[0]``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastsmp
+    >>> x = np.array([0, 2, 1, 3, 3, 3, 0, 5])
+    >>> np.flatnonzero(fastsmp.find_peaks(x))
+    array([1, 4])
+    >>> np.flatnonzero(fastsmp.find_peaks(x, height=2.5))
+    array([4])
+    """
     prep = _prepare(a, backend)
     shape = tuple(prep.array.shape)
     (ax,) = _axes(axis, len(shape), single=True)
@@ -386,6 +478,30 @@ def find_peaks(a, axis=-1, *, height=None, threshold=None, backend="auto"):
 
 
 def curvature(x, axis=-1, *, backend="auto"):
+    """The second difference ``d[j] = (v[j] + v[j+2]) - 2*v[j+1]`` of every line.
+
+    Computed in the working dtype in exactly this association, so the result
+    is bit-identical on every backend.
+
+    Parameters
+    ----------
+    x : array_like, torch.Tensor, or GPU array
+        Real numbers, at least 1-D (see :func:`smp` for dtypes and devices).
+    axis : int, default -1
+    backend : {'auto', 'numpy', 'cpu', 'cuda'}, default 'auto'
+
+    Returns
+    -------
+    d : array of the working dtype
+        Shaped like ``x`` with ``axis`` shortened by 2 (to 0 for lines
+        shorter than 3 samples).
+
+    Examples
+    --------
+    >>> import numpy as np, fastsmp
+    >>> fastsmp.curvature(np.array([0, 1, 4, 9, 16]))
+    array([2., 2., 2.])
+    """
     prep = _prepare(x, backend)
     shape = tuple(prep.array.shape)
     (ax,) = _axes(axis, len(shape), single=True)
