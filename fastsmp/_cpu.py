@@ -1,14 +1,26 @@
 """The ``"cpu"`` backend: Numba, parallel over lines and over chunks of lines.
 
-Work items are ``(line, chunk)`` pairs: a line is cut into chunks when there
-are too few lines to keep every core busy. A chunk owns the peaks whose *left
-edge* (the first sample of the plateau) lies in it, and follows a plateau
-past its own end when it has to, so every peak is found exactly once however
-the line is cut. Only O(lines x chunks) numbers are allocated; the second
-difference is never materialised.
+Two layouts of the ``(outer, n, inner)`` view, one fused pass each; the
+second difference is never materialised beyond a block of 1024 values, and
+the extra memory is O(number of lines):
 
-Each function takes a 3-D view ``(outer, n, inner)`` with the lines along
-axis 1, in the working dtype.
+* **rows** (``inner == 1``, the line is the last axis): a task takes whole
+  lines, or one chunk of a line when there are too few lines to keep every
+  core busy. Each block of the line is done in two SIMD loops: fill a small
+  buffer with the floored ``|d|``, then sum its *strict* local maxima.
+* **panels** (``inner > 1``, e.g. ``axis=-2`` of a C-ordered array): a task
+  walks down a panel of neighbouring lines row by row, so every read is
+  contiguous and the loop over the panel's lines vectorises; no transposed
+  copy is made.
+
+Strict maxima are the only peaks in float data almost always; where a block
+(rows) or a line (panels) has a plateau that rises on its left, the exact
+scalar scan of SPEC section 5 redoes that block or line. A chunk owns the
+peaks whose *left edge* lies in it and follows a plateau past its end, so
+every peak is found exactly once however the line is cut.
+
+Only the loop that adds peak heights (:func:`_sum_strict_peaks`) may
+reassociate (``fastmath={"reassoc"}``); SPEC section 3 forbids it elsewhere.
 """
 
 from __future__ import annotations
@@ -21,12 +33,24 @@ from numba import prange
 
 from ._elementwise import curvature, keep_peak, magnitude, peak_sides
 
-# A chunk is at least this many samples: enough to amortise the work item.
-MIN_CHUNK = 1 << 14
+#: values of the floored second difference per block (rows layout)
+BLOCK = 1024
+#: a chunk of a long line is at least this many samples
+MIN_CHUNK = 1 << 16
+#: lines per task in the panels layout
+PANEL = 256
+#: rows a panel adds up in float64 before folding into its compensated total
+PANEL_FLUSH = 1024
+
 _curvature = curvature.cpu
 _magnitude = magnitude.cpu
 _keep_peak = keep_peak.cpu
 _peak_sides = peak_sides.cpu
+
+
+# --------------------------------------------------------------------------
+# the exact scalar scan (plateaus)
+# --------------------------------------------------------------------------
 
 
 def _make_scanner(value):
@@ -34,16 +58,14 @@ def _make_scanner(value):
 
     ``scan(v, lo, hi, m, rtol, filters, mask)`` visits the candidate left
     edges ``lo <= l < hi`` (``1 <= lo``, ``hi <= m - 1``) of the signal of
-    length ``m`` and returns ``(sum, compensation, count)`` of the kept
-    peaks' heights in float64 (Neumaier-compensated, so that float64 lines of
-    2**24 samples meet the 1e-12 bound). If ``mask`` is not empty, each kept
-    peak ``p`` also sets ``mask[p]``.
+    length ``m`` and returns ``(sum, count)`` of the kept peaks' heights
+    (float64). If ``mask`` is not empty, each kept peak ``p`` also sets
+    ``mask[p]``.
     """
 
     @numba.njit(cache=True)
     def scan(v, lo, hi, m, rtol, filters, mask):
         total = 0.0
-        compensation = 0.0
         count = 0
         prev = value(v, lo - 1, rtol)
         cur = value(v, lo, rtol)
@@ -59,14 +81,8 @@ def _make_scanner(value):
                     nxt = value(v, k, rtol)
                 if nxt < cur:
                     left, right = _peak_sides(j, k - 1, prev, cur, nxt)
-                    height = float(cur)
-                    if _keep_peak(height, left, right, filters):
-                        t = total + height
-                        if abs(total) >= height:
-                            compensation += (total - t) + height
-                        else:
-                            compensation += (height - t) + total
-                        total = t
+                    if _keep_peak(float(cur), left, right, filters):
+                        total += float(cur)
                         count += 1
                         if mask.size:
                             mask[(j + k - 1) // 2] = True
@@ -77,7 +93,7 @@ def _make_scanner(value):
                 prev = cur
                 cur = nxt
                 j += 1
-        return total, compensation, count
+        return total, count
 
     return scan
 
@@ -99,6 +115,95 @@ _scan_signal = _make_scanner(_sample)
 _scan_curvature = _make_scanner(_floored_curvature)
 
 
+# --------------------------------------------------------------------------
+# SIMD building blocks
+# --------------------------------------------------------------------------
+
+
+@numba.njit(inline="always")
+def _strict_peak(prev, cur, nxt, filters):
+    """``cur`` is a strict local maximum that the filters keep (the common,
+    plateau-free case of SPEC section 5); branch-free for SIMD."""
+    if filters is None:  # resolved at compile time: no filters, no float64 work
+        return (prev < cur) & (nxt < cur)
+    h = float(cur)
+    return (prev < cur) & (nxt < cur) & _keep_peak(h, h - float(prev), h - float(nxt), filters)
+
+
+@numba.njit(inline="always")
+def _plateau_start(prev, cur, nxt):
+    """A rise onto a run of equal values: the scalar scan must decide."""
+    return (prev < cur) & (cur == nxt)
+
+
+@numba.njit(cache=True)
+def _fill_magnitudes(v, rtol, a):
+    """``a[k]`` = floored ``|d|`` of ``v[k : k + 3]``. ``v`` is a slice that
+    starts at 0: with an offset index LLVM does not vectorise this loop."""
+    for k in range(v.size - 2):
+        v0 = v[k]
+        v1 = v[k + 1]
+        v2 = v[k + 2]
+        a[k] = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
+def _sum_strict_peaks(a, filters):
+    """Sum and count of the kept strict maxima ``a[1:-1]``, and whether a
+    plateau starts there. The only loop allowed to reassociate: it adds
+    heights. (Loops here index slices from 0: with an offset index LLVM
+    keeps Numba's negative-index wraparound and does not vectorise.)"""
+    total = 0.0
+    count = 0
+    plateau = False
+    for k in range(a.size - 2):
+        prev = a[k]
+        cur = a[k + 1]
+        nxt = a[k + 2]
+        strict = _strict_peak(prev, cur, nxt, filters)
+        total += float(cur) if strict else 0.0
+        count += strict
+        plateau |= _plateau_start(prev, cur, nxt)
+    return total, count, plateau
+
+
+@numba.njit(cache=True)
+def _mark_strict_peaks(a, filters, mask):
+    """``mask[k] = True`` exactly at the kept strict maxima ``k`` of
+    ``a[1:-1]`` (plain stores of every value: a conditional byte store does
+    not vectorise); return whether a plateau starts there."""
+    plateau = False
+    for k in range(a.size - 2):
+        prev = a[k]
+        cur = a[k + 1]
+        nxt = a[k + 2]
+        mask[k + 1] = _strict_peak(prev, cur, nxt, filters)
+        plateau |= _plateau_start(prev, cur, nxt)
+    return plateau
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
+def _poison(v):
+    """NaN if any of ``v`` is NaN or inf, else 0 (NaN * 0 and inf * 0 are
+    NaN, in any order of addition)."""
+    p = 0.0
+    for t in range(v.size):
+        p += v[t] * 0.0
+    return p
+
+
+@numba.njit(inline="always")
+def _add_compensated(total, compensation, x):
+    """Neumaier's step: ``total + compensation`` carries the exact sum's
+    rounding error to well below the 1e-12 bound of SPEC section 6."""
+    t = total + x
+    if abs(total) >= abs(x):
+        compensation += (total - t) + x
+    else:
+        compensation += (x - t) + total
+    return t, compensation
+
+
 @numba.njit(cache=True)
 def _chunk_bounds(m, chunks, c):
     """Candidate left edges ``[lo, hi)`` of chunk ``c`` of ``chunks``: the
@@ -109,33 +214,178 @@ def _chunk_bounds(m, chunks, c):
     return lo, hi
 
 
-@numba.njit(parallel=True, cache=True)
-def _smp_chunks(x, rtol, filters, chunks):
-    outer, n, inner = x.shape
-    lines = outer * inner
+# --------------------------------------------------------------------------
+# rows layout: lines along the last axis
+# --------------------------------------------------------------------------
+
+
+@numba.njit(cache=True)
+def _smp_row_chunk(v, rtol, filters, chunks, c, buf, no_mask):
+    n = v.size
     m = n - 2
+    total = _poison(v[n * c // chunks : n * (c + 1) // chunks])
+    compensation = 0.0
+    count = 0
+    lo, hi = _chunk_bounds(m, chunks, c)
+    for b in range(lo, hi, BLOCK):
+        e = min(b + BLOCK, hi)
+        a = buf[: e - b + 2]  # a[k] is the floored |d| at b - 1 + k
+        _fill_magnitudes(v[b - 1 : e + 3], rtol, a)
+        s, k, plateau = _sum_strict_peaks(a, filters)
+        if plateau:
+            s, k = _scan_curvature(v, b, e, m, rtol, filters, no_mask)
+        total, compensation = _add_compensated(total, compensation, s)
+        count += k
+    return total + compensation, count
+
+
+@numba.njit(parallel=True, cache=True)
+def _smp_rows(x, rtol, filters, lines_per_task, chunks):
+    lines, n = x.shape
     totals = np.zeros((lines, chunks))
     counts = np.zeros((lines, chunks), np.int64)
+    groups = -(-lines // lines_per_task)
     no_mask = np.zeros(0, np.bool_)
-    for item in prange(lines * chunks):
-        line = item // chunks
-        c = item - line * chunks
-        v = x[line // inner, :, line % inner]
-        # The line is NaN if any sample is non-finite: each chunk checks its
-        # own share of the samples (inf * 0 and NaN * 0 are NaN).
-        poison = 0.0
-        for t in range(n * c // chunks, n * (c + 1) // chunks):
-            poison += v[t] * 0.0
-        total = poison
-        count = 0
-        if m >= 3:
-            lo, hi = _chunk_bounds(m, chunks, c)
-            if lo < hi:
-                s, comp, count = _scan_curvature(v, lo, hi, m, rtol, filters, no_mask)
-                total += s + comp
-        totals[line, c] = total
-        counts[line, c] = count
+    for task in prange(groups * chunks):
+        group = task // chunks
+        c = task - group * chunks
+        buf = np.empty(BLOCK + 2, x.dtype)
+        for line in range(group * lines_per_task, min((group + 1) * lines_per_task, lines)):
+            totals[line, c], counts[line, c] = _smp_row_chunk(x[line], rtol, filters, chunks, c, buf, no_mask)
     return totals, counts
+
+
+@numba.njit(parallel=True, cache=True)
+def _find_peaks_rows(x, filters, lines_per_task, chunks, mask):
+    """Two passes, so that no store can undo another: all strict maxima
+    first, then the exact scan of the blocks where a plateau starts (its
+    peak may lie in a later block or chunk, written by another task)."""
+    lines, n = x.shape
+    blocks = -(-(n // chunks + 2) // BLOCK)  # per chunk, at most
+    plateaus = np.zeros((lines, chunks, blocks), np.bool_)
+    groups = -(-lines // lines_per_task)
+    for task in prange(groups * chunks):
+        group = task // chunks
+        c = task - group * chunks
+        for line in range(group * lines_per_task, min((group + 1) * lines_per_task, lines)):
+            v = x[line]
+            lo, hi = _chunk_bounds(n, chunks, c)
+            for b in range(lo, hi, BLOCK):
+                e = min(b + BLOCK, hi)
+                plateaus[line, c, (b - lo) // BLOCK] = _mark_strict_peaks(v[b - 1 : e + 1], filters, mask[line, b - 1 : e + 1])
+    for task in prange(groups * chunks):
+        group = task // chunks
+        c = task - group * chunks
+        for line in range(group * lines_per_task, min((group + 1) * lines_per_task, lines)):
+            lo, hi = _chunk_bounds(n, chunks, c)
+            for b in range(lo, hi, BLOCK):
+                if plateaus[line, c, (b - lo) // BLOCK]:
+                    _scan_signal(x[line], b, min(b + BLOCK, hi), n, 0.0, filters, mask[line])
+
+
+@numba.njit(parallel=True, cache=True)
+def _curvature_rows(x, out):
+    lines, n = x.shape
+    for line in prange(lines):
+        v = x[line]
+        d = out[line]
+        for j in range(n - 2):
+            d[j] = _curvature(v[j], v[j + 1], v[j + 2])
+
+
+# --------------------------------------------------------------------------
+# panels layout: lines along a middle axis, walked row by row
+# --------------------------------------------------------------------------
+
+
+@numba.njit(parallel=True, cache=True)
+def _smp_panels(x, rtol, filters):
+    outer, n, inner = x.shape
+    m = n - 2
+    panels = -(-inner // PANEL)
+    sums = np.empty(outer * inner)
+    counts = np.empty(outer * inner, np.int64)
+    no_mask = np.zeros(0, np.bool_)
+    for task in prange(outer * panels):
+        o = task // panels
+        i0 = (task - o * panels) * PANEL
+        w = min(PANEL, inner - i0)
+        before = np.zeros(w, x.dtype)  # a[j-2] per line
+        here = np.zeros(w, x.dtype)  # a[j-1] per line
+        part = np.zeros(w)
+        total = np.zeros(w)
+        compensation = np.zeros(w)
+        count = np.zeros(w, np.int64)
+        plateau = np.zeros(w, np.bool_)
+        poison = np.zeros(w)
+        for j in range(min(n, 2)):
+            for k in range(w):
+                poison[k] += x[o, j, i0 + k] * 0.0
+        for j in range(max(m, 0)):
+            interior = j >= 2  # a[j-1] may be a peak: 1 <= j-1 <= m-2
+            for k in range(w):
+                v0 = x[o, j, i0 + k]
+                v1 = x[o, j + 1, i0 + k]
+                v2 = x[o, j + 2, i0 + k]
+                poison[k] += v2 * 0.0
+                cur = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
+                prev = here[k]
+                strict = interior & _strict_peak(before[k], prev, cur, filters)
+                part[k] += float(prev) if strict else 0.0
+                count[k] += strict
+                plateau[k] |= interior & _plateau_start(before[k], prev, cur)
+                before[k] = prev
+                here[k] = cur
+            if (j + 1) % PANEL_FLUSH == 0 or j == m - 1:
+                for k in range(w):
+                    total[k], compensation[k] = _add_compensated(total[k], compensation[k], part[k])
+                    part[k] = 0.0
+        for k in range(w):
+            line = o * inner + i0 + k
+            s = total[k] + compensation[k]
+            if plateau[k]:
+                s, count[k] = _scan_curvature(x[o, :, i0 + k], 1, m - 1, m, rtol, filters, no_mask)
+            s += poison[k]
+            sums[line] = s
+            counts[line] = 0 if s != s else count[k]
+    return sums, counts
+
+
+@numba.njit(parallel=True, cache=True)
+def _find_peaks_panels(x, filters, mask):
+    outer, n, inner = x.shape
+    panels = -(-inner // PANEL)
+    for task in prange(outer * panels):
+        o = task // panels
+        i0 = (task - o * panels) * PANEL
+        w = min(PANEL, inner - i0)
+        plateau = np.zeros(w, np.bool_)
+        for j in range(1, n - 1):
+            for k in range(w):
+                i = i0 + k
+                prev = x[o, j - 1, i]
+                cur = x[o, j, i]
+                nxt = x[o, j + 1, i]
+                mask[o, j, i] = _strict_peak(prev, cur, nxt, filters)
+                plateau[k] |= _plateau_start(prev, cur, nxt)
+        for k in range(w):
+            if plateau[k]:
+                _scan_signal(x[o, :, i0 + k], 1, n - 1, n, 0.0, filters, mask[o, :, i0 + k])
+
+
+@numba.njit(parallel=True, cache=True)
+def _curvature_panels(x, out):
+    outer, n, inner = x.shape
+    for row in prange(outer * max(n - 2, 0)):
+        o = row // (n - 2)
+        j = row - o * (n - 2)
+        for i in range(inner):
+            out[o, j, i] = _curvature(x[o, j, i], x[o, j + 1, i], x[o, j + 2, i])
+
+
+# --------------------------------------------------------------------------
+# reductions
+# --------------------------------------------------------------------------
 
 
 @numba.njit(cache=True)
@@ -154,30 +404,6 @@ def _combine_chunks(totals, counts):
     return sums, line_counts
 
 
-@numba.njit(parallel=True, cache=True)
-def _find_peaks_chunks(x, filters, chunks, mask):
-    outer, n, inner = x.shape
-    lines = outer * inner
-    for item in prange(lines * chunks):
-        line = item // chunks
-        c = item - line * chunks
-        o = line // inner
-        i = line % inner
-        lo, hi = _chunk_bounds(n, chunks, c)
-        if lo < hi:
-            _scan_signal(x[o, :, i], lo, hi, n, 0.0, filters, mask[o, :, i])
-
-
-@numba.njit(parallel=True, cache=True)
-def _curvature_lines(x, out):
-    outer, n, inner = x.shape
-    for line in prange(outer * inner):
-        o = line // inner
-        i = line % inner
-        for j in range(n - 2):
-            out[o, j, i] = _curvature(x[o, j, i], x[o, j + 1, i], x[o, j + 2, i])
-
-
 @numba.njit(cache=True)
 def _sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
     blocks, per_block = order.shape
@@ -191,37 +417,62 @@ def _sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
         block_counts[b] += k
 
 
-def _chunks_per_line(lines, m):
-    """Cut lines only when there are too few of them to feed every thread."""
+# --------------------------------------------------------------------------
+# the backend interface
+# --------------------------------------------------------------------------
+
+
+def _rows_tiling(lines, n):
+    """``(lines_per_task, chunks)``: whole lines per task when there are
+    enough of them, otherwise each line cut into chunks."""
     threads = numba.get_num_threads()
-    if lines >= 4 * threads or m < 2 * MIN_CHUNK:
-        return 1
-    return max(1, min(math.ceil(4 * threads / max(lines, 1)), m // MIN_CHUNK))
+    tasks = 8 * threads
+    if lines >= tasks or n < 2 * MIN_CHUNK:
+        return max(1, lines // tasks), 1
+    return 1, max(1, min(-(-tasks // max(lines, 1)), n // MIN_CHUNK))
 
 
 def _as_kernel_filters(filters):
+    """NaN marks an absent bound; ``None`` when there is no filter at all, so
+    that the kernels compile a version without the float64 filter work."""
+    if all(b is None for b in filters):
+        return None
     return tuple(np.nan if b is None else float(b) for b in filters)
 
 
 def smp_lines(x, rtol, filters):
     outer, n, inner = x.shape
-    chunks = _chunks_per_line(outer * inner, n)
-    totals, counts = _smp_chunks(x, rtol, _as_kernel_filters(filters), chunks)
+    filters = _as_kernel_filters(filters)
+    if x.size == 0:  # no lines, or empty ones
+        return np.zeros(outer * inner), np.zeros(outer * inner, np.int64)
+    if inner > 1:
+        return _smp_panels(x, rtol, filters)
+    totals, counts = _smp_rows(x.reshape(outer, n), rtol, filters, *_rows_tiling(outer, n))
     return _combine_chunks(totals, counts)
 
 
 def find_peaks_lines(a, filters):
     outer, n, inner = a.shape
     mask = np.zeros(a.shape, np.bool_)
-    chunks = _chunks_per_line(outer * inner, n)
-    _find_peaks_chunks(a, _as_kernel_filters(filters), chunks, mask)
+    filters = _as_kernel_filters(filters)
+    if n < 3 or mask.size == 0:
+        return mask
+    if inner > 1:
+        _find_peaks_panels(a, filters, mask)
+    else:
+        _find_peaks_rows(a.reshape(outer, n), filters, *_rows_tiling(outer, n), mask.reshape(outer, n))
     return mask
 
 
 def curvature_lines(x):
     outer, n, inner = x.shape
     out = np.empty((outer, max(n - 2, 0), inner), x.dtype)
-    _curvature_lines(x, out)
+    if out.size == 0:
+        return out
+    if inner > 1:
+        _curvature_panels(x, out)
+    else:
+        _curvature_rows(x.reshape(outer, n), out.reshape(outer, n - 2))
     return out
 
 

@@ -66,23 +66,22 @@ def keep_peak(height, left, right, filters):
     """SciPy's ``height`` and ``threshold`` filters on one peak.
 
     ``height`` and the neighbour differences ``left``/``right`` are float64;
-    ``filters`` is ``(hmin, hmax, tmin, tmax)`` in float64 with NaN for an
-    absent bound (validation rejects NaN bounds, so NaN is free as a marker).
+    ``filters`` is None (keep every peak) or ``(hmin, hmax, tmin, tmax)`` in
+    float64 with NaN for an absent bound (validation rejects NaN bounds, so NaN is free as a marker).
+    Branch-free (``&``/``|`` on booleans) so that the CPU loops around it
+    vectorise.
     """
+    if filters is None:  # no filter at all; pruned at compile time
+        return True
     hmin, hmax, tmin, tmax = filters
-    if hmin == hmin and not (hmin <= height):
-        return False
-    if hmax == hmax and not (height <= hmax):
-        return False
-    if tmin == tmin or tmax == tmax:
-        # np.min/np.max semantics over the pair: NaN wins.
-        if left != left or right != right:
-            return False
-        if tmin == tmin and not (tmin <= min(left, right)):
-            return False
-        if tmax == tmax and not (max(left, right) <= tmax):
-            return False
-    return True
+    # np.min/np.max over the pair propagate NaN, and NaN fails every bound.
+    sides_ok = (left == left) & (right == right)
+    return (
+        ((hmin != hmin) | (hmin <= height))
+        & ((hmax != hmax) | (height <= hmax))
+        & ((tmin != tmin) | (sides_ok & (tmin <= min(left, right))))
+        & ((tmax != tmax) | (sides_ok & (max(left, right) <= tmax)))
+    )
 
 
 @elementwise

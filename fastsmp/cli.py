@@ -15,7 +15,7 @@ import sys
 from ._version import __version__
 
 #: modules contributing subcommands (besides ``smp``, defined here)
-COMMAND_MODULES: list[str] = []
+COMMAND_MODULES: list[str] = ["fastsmp.scan"]
 
 
 def _parse_axis(text):
@@ -33,11 +33,13 @@ def _add_smp(subparsers):
         help="print the SMP of an array stored in a .npy file",
         description="Print the SMP (and peak count) of each line of an array stored with numpy.save.",
     )
-    p.add_argument("file", help="a .npy file (memory-mapped, not read whole)")
+    p.add_argument("file", help="a .npy file (memory-mapped, not read whole), a zarr array/group or an HDF5 file")
     p.add_argument("--axis", type=_parse_axis, default=-1, help="axis or comma-separated axes (default -1)")
     p.add_argument("--rtol", type=float, default=None, help="noise floor (default: 8 x machine epsilon)")
     p.add_argument("--backend", default="auto", help="auto, numpy, cpu or cuda (default auto)")
     p.add_argument("--counts", action="store_true", help="also print the peak counts")
+    p.add_argument("--key", default=None, help="the dataset (HDF5) or array (zarr group) to read, if there are several")
+    p.add_argument("--out", default=None, help="write the result to a .npy or .parquet file instead of printing it")
     p.set_defaults(func=_run_smp)
 
 
@@ -46,8 +48,15 @@ def _run_smp(args):
 
     import fastsmp
 
-    x = np.load(args.file, mmap_mode="r", allow_pickle=False)
-    result = fastsmp.smp(x, axis=args.axis, rtol=args.rtol, backend=args.backend, return_counts=args.counts)
+    from .scan import scan_array  # streams the file in tiles of whole lines: bounded memory
+
+    result = scan_array(
+        args.file, axis=args.axis, key=args.key, out=args.out, rtol=args.rtol, backend=args.backend,
+        return_counts=args.counts, progress=args.out is not None and sys.stderr.isatty(),
+    )
+    if args.out is not None:
+        print(f"wrote {result}")
+        return 0
     with np.printoptions(threshold=sys.maxsize if np.size(result) < 10_000 else 1000):
         if args.counts:
             print("smp:", np.asarray(result[0]))

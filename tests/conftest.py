@@ -9,3 +9,20 @@ before numba is imported, hence here, at the top of the first conftest.
 import os
 
 os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
+import pytest  # noqa: E402  (after the environment variable, on purpose)
+
+
+@pytest.fixture
+def tiny_cuda():
+    """Shrink the CUDA launch configuration to a few threads per block, so
+    that plateaus and lines cross block and warp boundaries even in the tiny
+    arrays the simulator can afford; the old configuration is restored."""
+    from fastsmp import _cuda
+
+    old = _cuda.config
+    _cuda.config = _cuda.LaunchConfig(threads=4, items=2, lanes=2)
+    try:
+        yield _cuda.config
+    finally:
+        _cuda.config = old

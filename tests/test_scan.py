@@ -1,0 +1,474 @@
+"""fastsmp.scan: model scans (hooks, shards, resume, faults) and stored-array scans."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+nn = torch.nn
+
+import fastsmp  # noqa: E402
+from fastsmp import cli  # noqa: E402
+from fastsmp.scan import (  # noqa: E402
+    MANIFEST,
+    _batches,
+    default_data,
+    default_model,
+    read_scan,
+    scan_array,
+    scan_model,
+    select_layers,
+    tile_shape,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def sorted_rows(table):
+    """The rows as a list of tuples in (sample, layer, channel) order."""
+    rows = table.select(["sample_index", "layer", "channel", "smp", "count"]).to_pylist()
+    return sorted(
+        (r["sample_index"], str(r["layer"]), -1 if r["channel"] is None else r["channel"], r["smp"], r["count"])
+        for r in rows
+    )
+
+
+def expected_sequential(model, images, layer_names, reduce="sample"):
+    """Rows recomputed by running the Sequential model layer by layer and
+    calling fastsmp.smp on each chosen output directly."""
+    rows = []
+    x = images
+    with torch.no_grad():
+        for name, layer in model.named_children():
+            x = layer(x)
+            if name not in layer_names:
+                continue
+            s, n = fastsmp.smp(x.numpy(), axis=(-2, -1), return_counts=True)
+            for i in range(len(images)):
+                if reduce == "sample":
+                    rows.append((i, name, -1, float(s[i].astype(np.float64).sum()), int(n[i].sum())))
+                else:
+                    rows += [(i, name, c, float(s[i, c]), int(n[i, c])) for c in range(s.shape[1])]
+    return sorted(rows)
+
+
+def assert_rows_close(got, want):
+    assert [r[:3] + (r[4],) for r in got] == [r[:3] + (r[4],) for r in want]
+    np.testing.assert_allclose([r[3] for r in got], [r[3] for r in want], rtol=1e-12, atol=0)
+
+
+# ---------------------------------------------------------------------------
+# the default scan, end to end
+# ---------------------------------------------------------------------------
+
+
+def test_cli_scan_with_no_model_matches_direct_smp(tmp_path, capsys):
+    out = tmp_path / "scan"
+    assert cli.main(["scan", "--out", str(out), "--samples", "48", "--no-progress"]) == 0
+    assert "wrote 240 rows (48 samples)" in capsys.readouterr().out
+    table = read_scan(out)
+    meta = json.loads(table.schema.metadata[b"fastsmp"])
+    assert meta["identity"]["layers"] == ["1", "2", "4", "5", "7"]
+    assert meta["fastsmp_version"] == fastsmp.__version__
+    images = torch.stack([default_data(n=48)[i][0] for i in range(48)])
+    want = expected_sequential(default_model(), images, {"1", "2", "4", "5", "7"})
+    assert_rows_close(sorted_rows(table), want)
+    assert any(r[3] > 0 for r in want)  # the check compares real, non-zero SMPs
+
+
+def test_reduce_channel_rows_equal_per_channel_smp():
+    model = default_model()
+    images = torch.rand(6, 3, 32, 32)
+    table = scan_model(model, images, ["1", "5"], reduce="channel", progress=False)
+    assert table.num_rows == 6 * (16 + 32)
+    assert table.schema.field("channel").type == pa.int32()
+    assert_rows_close(sorted_rows(table), expected_sequential(model, images, {"1", "5"}, reduce="channel"))
+
+
+def test_rows_are_ordered_by_sample_then_layer_then_channel():
+    table = scan_model(default_model(), torch.rand(5, 3, 32, 32), ["1", "2"], reduce="channel", batch_size=2, progress=False)
+    keys = list(zip(table.column("sample_index").to_pylist(), map(str, table.column("layer").to_pylist()), table.column("channel").to_pylist()))
+    assert keys == sorted(keys, key=lambda k: (k[0], {"1": 0, "2": 1}[k[1]], k[2]))
+
+
+def test_explicit_axis_applies_to_every_layer():
+    images = torch.rand(3, 3, 32, 32)
+    table = scan_model(default_model(), images, "1", axis=-1, progress=False)
+    x = default_model()[1](default_model()[0](images))
+    want = fastsmp.smp(x.detach().numpy(), axis=-1).astype(np.float64).reshape(3, -1).sum(1)
+    np.testing.assert_allclose(table.column("smp").to_numpy(), want, rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# layer selection
+# ---------------------------------------------------------------------------
+
+
+class Nested(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 4, 3), nn.ReLU())
+        self.pool = nn.AdaptiveMaxPool2d(6)
+        self.head = nn.Linear(4 * 36, 2)
+
+    def forward(self, x):
+        return self.head(self.pool(self.features(x)).flatten(1))
+
+
+def test_layers_by_name_glob_and_type():
+    model = Nested()
+    assert [n for n, _ in select_layers(model)] == ["features.1", "features.3", "pool"]
+    assert [n for n, _ in select_layers(model, "features.*")] == ["features.0", "features.1", "features.2", "features.3"]
+    assert [n for n, _ in select_layers(model, [nn.Conv2d, "head"])] == ["features.0", "features.2", "head"]
+
+
+@pytest.mark.parametrize(
+    "spec, listed",
+    [("features.7", "'features.1'"), ("featurs.*", "'features'"), ("pooll", "'pool'")],
+)
+def test_a_layer_spec_matching_nothing_lists_close_names(spec, listed):
+    with pytest.raises(ValueError, match="matches no module") as info:
+        select_layers(Nested(), spec)
+    assert listed in str(info.value)
+
+
+def test_a_module_type_absent_lists_the_types_present():
+    with pytest.raises(ValueError, match="Conv2d"):
+        select_layers(Nested(), nn.BatchNorm2d)
+
+
+def test_layer_error_comes_before_any_output_is_made(tmp_path):
+    with pytest.raises(ValueError, match="close names"):
+        scan_model(Nested(), torch.rand(2, 3, 10, 10), "feature.1", out=tmp_path / "o", progress=False)
+    assert not (tmp_path / "o").exists()
+
+
+# ---------------------------------------------------------------------------
+# awkward outputs
+# ---------------------------------------------------------------------------
+
+
+class TupleAndDict(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 2, 3)
+        self.pool = nn.MaxPool2d(2, return_indices=True)  # (values, int64 indices)
+        self.split = DictOut()
+
+    def forward(self, x):
+        values, _ = self.pool(torch.relu(self.conv(x)))
+        return self.split(values)
+
+
+class DictOut(nn.Module):
+    def forward(self, x):
+        return {"pos": torch.relu(x), "neg": torch.relu(-x), "note": "not a tensor"}
+
+
+def test_tuple_and_dict_outputs_are_reduced_per_tensor_and_the_rest_skipped_with_a_warning():
+    model = TupleAndDict()
+    images = torch.rand(4, 3, 20, 20)
+    with pytest.warns(RuntimeWarning) as record:
+        table = scan_model(model, images, ["pool", "split"], progress=False)
+    messages = " ".join(str(w.message) for w in record)
+    assert "'pool[1]'" in messages and "torch.int64" in messages
+    assert "'split[note]'" in messages
+    assert sorted(set(map(str, table.column("layer").to_pylist()))) == ["pool[0]", "split[neg]", "split[pos]"]
+    pooled = model.pool(torch.relu(model.conv(images)))[0].detach()
+    want = fastsmp.smp(pooled.numpy(), axis=(-2, -1)).astype(np.float64).sum(1)
+    got = table.filter(pa.compute.equal(table.column("layer").cast(pa.string()), "pool[0]")).column("smp").to_numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+class ReusedRelu(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(1, 2, 3)
+        self.relu = nn.ReLU()
+
+    def forward(self, x):
+        return self.relu(self.conv(self.relu(x)))
+
+
+def test_a_module_called_twice_per_forward_gets_two_labels():
+    x = torch.randn(3, 1, 40)
+    table = scan_model(ReusedRelu(), x, progress=False)
+    assert set(map(str, table.column("layer").to_pylist())) == {"relu", "relu#2"}
+    first = table.filter(pa.compute.equal(table.column("layer").cast(pa.string()), "relu")).column("smp").to_numpy()
+    np.testing.assert_allclose(first, fastsmp.smp(torch.relu(x).numpy(), axis=-1).astype(np.float64).sum(1), rtol=1e-12)
+
+
+# ---------------------------------------------------------------------------
+# shards, resume, refusal, faults
+# ---------------------------------------------------------------------------
+
+
+class FailsAt(nn.Module):
+    """The default CNN, raising on the forward pass of batch ``fail_at``."""
+
+    def __init__(self, fail_at=None):
+        super().__init__()
+        self.net = default_model()
+        self.fail_at, self.calls = fail_at, 0
+
+    def forward(self, x):
+        self.calls += 1
+        if self.calls == self.fail_at:
+            raise RuntimeError("boom in the model")
+        return self.net(x)
+
+
+def test_a_model_raising_mid_scan_keeps_complete_shards_and_resume_completes(tmp_path):
+    data = default_data(n=40)
+    reference = sorted_rows(scan_model(FailsAt(), data, batch_size=8, progress=False))
+    out = tmp_path / "scan"
+    with pytest.raises(RuntimeError, match="boom") as info:
+        scan_model(FailsAt(fail_at=4), data, batch_size=8, shard_size=16, out=out, progress=False, model_name="m")
+    assert "samples 0..24 are saved" in "\n".join(info.value.__notes__)
+    partial = read_scan(out)
+    assert sorted(set(partial.column("sample_index").to_pylist())) == list(range(24))
+    assert sorted_rows(partial) == [r for r in reference if r[0] < 24]
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "part-00000.parquet", "part-00001.parquet"]
+    resumed = FailsAt()
+    scan_model(resumed, data, batch_size=8, shard_size=16, out=out, progress=False, model_name="m")
+    assert resumed.calls == 2  # only the 16 missing samples ran
+    assert sorted_rows(read_scan(out)) == reference
+    assert sorted_rows(pq.read_table(out)) == reference  # the directory reads as a dataset too
+
+
+def test_a_finished_scan_is_not_run_again(tmp_path):
+    model = FailsAt()
+    scan_model(model, default_data(n=8), out=tmp_path / "s", progress=False, model_name="m")
+    calls = model.calls
+    scan_model(model, default_data(n=8), out=tmp_path / "s", progress=False, model_name="m")
+    assert calls == 1 and model.calls == 1
+
+
+def test_other_parameters_against_an_existing_output_are_refused_unless_overwrite(tmp_path):
+    out = tmp_path / "scan"
+    data = default_data(n=8)
+    scan_model(default_model(), data, out=out, progress=False)
+    with pytest.raises(ValueError, match=r"rtol: None there, 0\.001 now.*overwrite"):
+        scan_model(default_model(), data, out=out, rtol=1e-3, progress=False)
+    with pytest.raises(ValueError, match="model_fingerprint"):
+        scan_model(default_model(seed=1), data, out=out, progress=False)
+    scan_model(default_model(), data, out=out, rtol=1e-3, overwrite=True, progress=False)
+    meta = json.loads(read_scan(out).schema.metadata[b"fastsmp"])
+    assert meta["identity"]["rtol"] == 1e-3
+    assert read_scan(out).num_rows == 8 * 5
+
+
+def test_unwritable_output_fails_before_any_forward_pass(tmp_path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    model = FailsAt()
+    with pytest.raises(OSError, match="cannot write the scan output"):
+        scan_model(model, default_data(n=8), out=blocker / "scan", progress=False)
+    assert model.calls == 0
+    assert cli.main(["scan", "--out", str(blocker), "--no-progress"]) == 1
+
+
+def test_a_shard_renamed_but_not_yet_in_the_manifest_is_adopted(tmp_path):
+    out = tmp_path / "scan"
+    data = default_data(n=24)
+    scan_model(FailsAt(), data, batch_size=8, shard_size=8, out=out, progress=False)
+    reference = sorted_rows(read_scan(out))
+    manifest = json.loads((out / MANIFEST).read_text())
+    manifest["shards"] = manifest["shards"][:2]  # as if killed between rename and manifest write
+    manifest["complete"] = False
+    (out / MANIFEST).write_text(json.dumps(manifest))
+    (out / ".part-00003.parquet.tmp-999").write_bytes(b"half a shard")
+    model = FailsAt()
+    with pytest.warns(RuntimeWarning, match="part-00003"):
+        (out / "part-00003.parquet").write_bytes(b"not a shard of this scan")
+        scan_model(model, data, batch_size=8, shard_size=8, out=out, progress=False)
+    assert model.calls == 0  # the orphan shard held the last samples: nothing to recompute
+    assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
+    assert sorted_rows(read_scan(out)) == reference
+
+
+def test_batches_skip_resumes_mid_batch_for_any_iterable():
+    batches = [torch.arange(5 * k, 5 * k + 5).float()[:, None] for k in range(4)]
+    got = [(start, x[:, 0].tolist()) for start, x in _batches(iter(batches), 5, skip=7)]
+    assert got == [(7, [7.0, 8.0, 9.0]), (10, [10.0, 11.0, 12.0, 13.0, 14.0]), (15, [15.0, 16.0, 17.0, 18.0, 19.0])]
+    loader = torch.utils.data.DataLoader(default_data(n=10), batch_size=4)
+    starts = [(start, len(x)) for start, x in _batches(loader, 4, skip=4)]
+    assert starts == [(4, 4), (8, 2)]
+
+
+SCAN_SCRIPT = textwrap.dedent(
+    """
+    import sys, time, torch
+    from fastsmp.scan import default_data, default_model, scan_model
+
+    class Slow(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = default_model()
+        def forward(self, x):
+            time.sleep(float(sys.argv[2]))
+            return self.net(x)
+
+    scan_model(Slow(), default_data(n=96), batch_size=4, shard_size=8, out=sys.argv[1],
+               progress=False, model_name="slow")
+    print("done")
+    """
+)
+
+
+def test_sigkill_mid_scan_then_rerun_gives_exactly_the_rows_of_an_uninterrupted_run(tmp_path):
+    script = tmp_path / "scan_script.py"
+    script.write_text(SCAN_SCRIPT)
+    out = tmp_path / "scan"
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    victim = subprocess.Popen([sys.executable, str(script), str(out), "0.05"], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            manifest = out / MANIFEST
+            if manifest.exists() and len(json.loads(manifest.read_text())["shards"]) >= 3:
+                break
+            time.sleep(0.02)
+        victim.send_signal(signal.SIGKILL)
+    finally:
+        victim.wait()
+    assert victim.returncode == -signal.SIGKILL
+    killed_at = json.loads((out / MANIFEST).read_text())["samples"]
+    assert 0 < killed_at < 96  # killed mid-run
+    rerun = subprocess.run([sys.executable, str(script), str(out), "0"], env=env, capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    uninterrupted = scan_model(FailsAt(), default_data(n=96), batch_size=4, progress=False)
+    got = sorted_rows(read_scan(out))
+    assert len(got) == len(set(got)) == 96 * 5
+    assert got == sorted_rows(uninterrupted)
+
+
+# ---------------------------------------------------------------------------
+# stored arrays
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stored(tmp_path):
+    rng = np.random.default_rng(1)
+    x = np.maximum(rng.standard_normal((13, 6, 40)), 0).astype(np.float32)
+    path = tmp_path / "x.npy"
+    np.save(path, x)
+    return x, path
+
+
+@pytest.mark.parametrize("axis", [-1, 0, (0, 2), (1, 2)])
+def test_scan_array_npy_in_small_tiles_equals_smp(stored, axis):
+    x, path = stored
+    s, n = scan_array(path, axis=axis, chunk_bytes=1000, return_counts=True, progress=False)
+    want_s, want_n = fastsmp.smp(x, axis=axis, return_counts=True)
+    np.testing.assert_array_equal(s, want_s)
+    np.testing.assert_array_equal(n, want_n)
+
+
+def test_scan_array_fortran_order_npy(tmp_path):
+    x = np.asfortranarray(np.abs(np.sin(np.arange(3000.0))).reshape(30, 100))
+    np.save(tmp_path / "f.npy", x)
+    np.testing.assert_array_equal(scan_array(tmp_path / "f.npy", chunk_bytes=2000, progress=False), fastsmp.smp(x))
+
+
+def test_scan_array_writes_npy_and_parquet(stored, tmp_path):
+    x, path = stored
+    result = scan_array(path, axis=-1, out=tmp_path / "r.npy", chunk_bytes=2000, return_counts=True, progress=False)
+    want_s, want_n = fastsmp.smp(x, axis=-1, return_counts=True)
+    assert result == tmp_path / "r.npy"
+    np.testing.assert_array_equal(np.load(tmp_path / "r.npy"), want_s)
+    np.testing.assert_array_equal(np.load(tmp_path / "r-counts.npy"), want_n)
+    scan_array(path, axis=(0, 2), out=tmp_path / "r.parquet", chunk_bytes=2000, progress=False)
+    table = pq.read_table(tmp_path / "r.parquet")
+    assert table.column_names == ["index_1", "smp", "count"]
+    s2, n2 = fastsmp.smp(x, axis=(0, 2), return_counts=True)
+    order = np.argsort(table.column("index_1").to_numpy())
+    np.testing.assert_array_equal(table.column("smp").to_numpy()[order], s2)
+    np.testing.assert_array_equal(table.column("count").to_numpy()[order], n2)
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # temporaries renamed
+
+
+def test_scan_array_zarr_and_hdf5(tmp_path, stored):
+    zarr = pytest.importorskip("zarr")
+    h5py = pytest.importorskip("h5py")
+    x, _ = stored
+    z = zarr.open(str(tmp_path / "x.zarr"), mode="w", shape=x.shape, chunks=(4, 6, 40), dtype=x.dtype)
+    z[:] = x
+    np.testing.assert_array_equal(scan_array(tmp_path / "x.zarr", chunk_bytes=5000, progress=False), fastsmp.smp(x))
+    with h5py.File(tmp_path / "x.h5", "w") as f:
+        f.create_dataset("acts", data=x, chunks=(2, 6, 40))
+        f.create_dataset("other", data=x[:2])
+    with pytest.raises(ValueError, match="acts, other"):
+        scan_array(tmp_path / "x.h5", progress=False)
+    got = scan_array(tmp_path / "x.h5", axis=(1, 2), key="acts", chunk_bytes=5000, progress=False)
+    np.testing.assert_array_equal(got, fastsmp.smp(x, axis=(1, 2)))
+
+
+def test_cli_smp_reads_zarr_and_writes_out(tmp_path, stored, capsys):
+    zarr = pytest.importorskip("zarr")
+    x, path = stored
+    z = zarr.open(str(tmp_path / "x.zarr"), mode="w", shape=x.shape, dtype=x.dtype)
+    z[:] = x
+    assert cli.main(["smp", str(tmp_path / "x.zarr"), "--out", str(tmp_path / "s.npy")]) == 0
+    np.testing.assert_array_equal(np.load(tmp_path / "s.npy"), fastsmp.smp(x))
+    assert cli.main(["smp", str(path), "--axis", "1,2"]) == 0
+    printed = capsys.readouterr().out
+    assert np.array2string(fastsmp.smp(x, axis=(1, 2)))[:30] in printed
+
+
+def test_tile_shape_keeps_lines_whole_and_aligns_to_storage_chunks():
+    assert tile_shape((100, 64, 1000), (2,), 4, 64 * 1000 * 4 * 10) == [10, 64, 1000]
+    assert tile_shape((100, 64, 1000), (2,), 4, 64 * 1000 * 4 * 10, storage_chunks=(4, 64, 1000)) == [8, 64, 1000]
+    assert tile_shape((100, 64, 1000), (0, 2), 4, 10) == [100, 1, 1000]  # one block even over budget
+
+
+RSS_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    import fastsmp, numpy as np
+    from fastsmp.scan import scan_array
+    fastsmp.smp(np.zeros((2, 8), np.float32))
+    def status(key):
+        for line in open("/proc/self/status"):
+            if line.startswith(key):
+                return int(line.split()[1]) * 1024
+    before = status("VmRSS")
+    s = scan_array(sys.argv[1], axis=-1, chunk_bytes=16 << 20, progress=False)
+    print(before, status("VmHWM"), float(s.sum()), s.shape[0])
+    """
+)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
+def test_scanning_a_large_npy_keeps_rss_bounded(tmp_path):
+    rows, n = 80_000, 1000  # 320 MB of float32
+    path = tmp_path / "big.npy"
+    big = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(rows, n))
+    line = np.abs(np.sin(np.arange(n, dtype=np.float32) / 3)).astype(np.float32)
+    for start in range(0, rows, 10_000):
+        big[start : start + 10_000] = line
+    big.flush()
+    del big
+    script = tmp_path / "rss.py"
+    script.write_text(RSS_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    run = subprocess.run([sys.executable, str(script), str(path)], capture_output=True, text=True, env=env, timeout=120)
+    assert run.returncode == 0, run.stderr
+    before, peak, total, lines = run.stdout.split()
+    growth = int(peak) - int(before)
+    assert int(lines) == rows
+    assert float(total) == pytest.approx(rows * float(fastsmp.smp(line)), rel=1e-6)
+    assert growth < 120 << 20, f"RSS grew by {growth / 2**20:.0f} MiB scanning a 320 MB file"
