@@ -25,7 +25,8 @@ reassociate (``fastmath={"reassoc"}``); SPEC section 3 forbids it elsewhere.
 
 from __future__ import annotations
 
-import math
+import contextlib
+import threading
 
 import numba
 import numpy as np
@@ -298,6 +299,27 @@ def _curvature_rows(x, out):
 # --------------------------------------------------------------------------
 
 
+@numba.njit(cache=True)
+def _panel_row(r0, r1, r2, rtol, filters, interior, before, here, part, count, plateau):
+    """One step down a panel: the floored ``|d|`` of rows ``r0..r2`` becomes
+    ``a[j]``; ``here`` (``a[j-1]``) is tested as a peak against ``before``
+    (``a[j-2]``) and it. Every array is a 0-based row slice so the loop
+    vectorises across the panel's lines. ``v2 * 0`` poisons the partial sum
+    of a line with a NaN or inf (rows 0 and 1 are poisoned before)."""
+    for k in range(r0.size):
+        v0 = r0[k]
+        v1 = r1[k]
+        v2 = r2[k]
+        cur = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
+        prev = here[k]
+        strict = interior & _strict_peak(before[k], prev, cur, filters)
+        part[k] += (float(prev) if strict else 0.0) + v2 * 0.0
+        count[k] += strict
+        plateau[k] |= interior & _plateau_start(before[k], prev, cur)
+        before[k] = prev
+        here[k] = cur
+
+
 @numba.njit(parallel=True, cache=True)
 def _smp_panels(x, rtol, filters):
     outer, n, inner = x.shape
@@ -309,7 +331,8 @@ def _smp_panels(x, rtol, filters):
     for task in prange(outer * panels):
         o = task // panels
         i0 = (task - o * panels) * PANEL
-        w = min(PANEL, inner - i0)
+        i1 = min(i0 + PANEL, inner)
+        w = i1 - i0
         before = np.zeros(w, x.dtype)  # a[j-2] per line
         here = np.zeros(w, x.dtype)  # a[j-1] per line
         part = np.zeros(w)
@@ -317,38 +340,34 @@ def _smp_panels(x, rtol, filters):
         compensation = np.zeros(w)
         count = np.zeros(w, np.int64)
         plateau = np.zeros(w, np.bool_)
-        poison = np.zeros(w)
         for j in range(min(n, 2)):
+            row = x[o, j, i0:i1]
             for k in range(w):
-                poison[k] += x[o, j, i0 + k] * 0.0
+                part[k] += row[k] * 0.0
         for j in range(max(m, 0)):
-            interior = j >= 2  # a[j-1] may be a peak: 1 <= j-1 <= m-2
-            for k in range(w):
-                v0 = x[o, j, i0 + k]
-                v1 = x[o, j + 1, i0 + k]
-                v2 = x[o, j + 2, i0 + k]
-                poison[k] += v2 * 0.0
-                cur = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
-                prev = here[k]
-                strict = interior & _strict_peak(before[k], prev, cur, filters)
-                part[k] += float(prev) if strict else 0.0
-                count[k] += strict
-                plateau[k] |= interior & _plateau_start(before[k], prev, cur)
-                before[k] = prev
-                here[k] = cur
-            if (j + 1) % PANEL_FLUSH == 0 or j == m - 1:
+            # a[j-1] may be a peak only when 1 <= j-1 <= m-2
+            _panel_row(x[o, j, i0:i1], x[o, j + 1, i0:i1], x[o, j + 2, i0:i1], rtol, filters,
+                       j >= 2, before, here, part, count, plateau)
+            if (j + 1) % PANEL_FLUSH == 0:
                 for k in range(w):
                     total[k], compensation[k] = _add_compensated(total[k], compensation[k], part[k])
                     part[k] = 0.0
         for k in range(w):
             line = o * inner + i0 + k
+            total[k], compensation[k] = _add_compensated(total[k], compensation[k], part[k])
             s = total[k] + compensation[k]
-            if plateau[k]:
+            if plateau[k] and s == s:  # a NaN line stays NaN, no need to look
                 s, count[k] = _scan_curvature(x[o, :, i0 + k], 1, m - 1, m, rtol, filters, no_mask)
-            s += poison[k]
             sums[line] = s
             counts[line] = 0 if s != s else count[k]
     return sums, counts
+
+
+@numba.njit(cache=True)
+def _mark_panel_row(r0, r1, r2, filters, mask, plateau):
+    for k in range(r0.size):
+        mask[k] = _strict_peak(r0[k], r1[k], r2[k], filters)
+        plateau[k] |= _plateau_start(r0[k], r1[k], r2[k])
 
 
 @numba.njit(parallel=True, cache=True)
@@ -358,17 +377,12 @@ def _find_peaks_panels(x, filters, mask):
     for task in prange(outer * panels):
         o = task // panels
         i0 = (task - o * panels) * PANEL
-        w = min(PANEL, inner - i0)
-        plateau = np.zeros(w, np.bool_)
+        i1 = min(i0 + PANEL, inner)
+        plateau = np.zeros(i1 - i0, np.bool_)
         for j in range(1, n - 1):
-            for k in range(w):
-                i = i0 + k
-                prev = x[o, j - 1, i]
-                cur = x[o, j, i]
-                nxt = x[o, j + 1, i]
-                mask[o, j, i] = _strict_peak(prev, cur, nxt, filters)
-                plateau[k] |= _plateau_start(prev, cur, nxt)
-        for k in range(w):
+            _mark_panel_row(x[o, j - 1, i0:i1], x[o, j, i0:i1], x[o, j + 1, i0:i1], filters, mask[o, j, i0:i1], plateau)
+        # After the sweep: a plateau's peak lies further down than its start.
+        for k in range(i1 - i0):
             if plateau[k]:
                 _scan_signal(x[o, :, i0 + k], 1, n - 1, n, 0.0, filters, mask[o, :, i0 + k])
 
@@ -432,6 +446,21 @@ def _rows_tiling(lines, n):
     return 1, max(1, min(-(-tasks // max(lines, 1)), n // MIN_CHUNK))
 
 
+_launch_lock = threading.Lock()
+
+
+def _serialized():
+    """Numba's ``workqueue`` threading layer (the fallback where neither TBB
+    nor OpenMP is available) aborts when two threads launch parallel kernels
+    at once; under it, calls take turns. ``omp`` and ``tbb`` run them
+    concurrently. Until the first launch has picked a layer, assume the worst."""
+    try:
+        layer = numba.threading_layer()
+    except ValueError:
+        return _launch_lock
+    return _launch_lock if layer == "workqueue" else contextlib.nullcontext()
+
+
 def _as_kernel_filters(filters):
     """NaN marks an absent bound; ``None`` when there is no filter at all, so
     that the kernels compile a version without the float64 filter work."""
@@ -445,9 +474,10 @@ def smp_lines(x, rtol, filters):
     filters = _as_kernel_filters(filters)
     if x.size == 0:  # no lines, or empty ones
         return np.zeros(outer * inner), np.zeros(outer * inner, np.int64)
-    if inner > 1:
-        return _smp_panels(x, rtol, filters)
-    totals, counts = _smp_rows(x.reshape(outer, n), rtol, filters, *_rows_tiling(outer, n))
+    with _serialized():
+        if inner > 1:
+            return _smp_panels(x, rtol, filters)
+        totals, counts = _smp_rows(x.reshape(outer, n), rtol, filters, *_rows_tiling(outer, n))
     return _combine_chunks(totals, counts)
 
 
@@ -457,10 +487,11 @@ def find_peaks_lines(a, filters):
     filters = _as_kernel_filters(filters)
     if n < 3 or mask.size == 0:
         return mask
-    if inner > 1:
-        _find_peaks_panels(a, filters, mask)
-    else:
-        _find_peaks_rows(a.reshape(outer, n), filters, *_rows_tiling(outer, n), mask.reshape(outer, n))
+    with _serialized():
+        if inner > 1:
+            _find_peaks_panels(a, filters, mask)
+        else:
+            _find_peaks_rows(a.reshape(outer, n), filters, *_rows_tiling(outer, n), mask.reshape(outer, n))
     return mask
 
 
@@ -469,10 +500,11 @@ def curvature_lines(x):
     out = np.empty((outer, max(n - 2, 0), inner), x.dtype)
     if out.size == 0:
         return out
-    if inner > 1:
-        _curvature_panels(x, out)
-    else:
-        _curvature_rows(x.reshape(outer, n), out.reshape(outer, n - 2))
+    with _serialized():
+        if inner > 1:
+            _curvature_panels(x, out)
+        else:
+            _curvature_rows(x.reshape(outer, n), out.reshape(outer, n - 2))
     return out
 
 

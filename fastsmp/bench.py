@@ -1,0 +1,298 @@
+"""Benchmarks: one table of cases drives ``fastsmp bench`` and ``bench/``.
+
+Every speed is reported as a ratio to a baseline measured in the same run on
+the same array. The **ceiling** is the memory-bandwidth limit: a parallel
+streaming read of the same bytes on every core (a Numba ``prange`` row sum;
+``torch.sum`` on a GPU). ``numpy.sum`` (one thread) is a baseline, not the
+ceiling.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+
+# --------------------------------------------------------------------------
+# the cases
+# --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One benchmark: an array, an axis, and what is computed on it."""
+
+    name: str
+    title: str
+    shape: tuple
+    dtype: str = "float32"
+    axis: object = -1
+    op: str = "smp"  # "smp", "smp_counts" or "find_peaks"
+    short_shape: tuple | None = None  # for `fastsmp bench`
+    smoke_shape: tuple = (8, 64)  # for the CI smoke run
+
+    def make(self, size="full", seed=0):
+        shape = {"full": self.shape, "short": self.short_shape or self.shape, "smoke": self.smoke_shape}[size]
+        rng = np.random.default_rng(seed)
+        # ReLU-like activations: half the samples 0, kinks everywhere.
+        x = rng.standard_normal(shape, dtype=np.float64 if self.dtype == "float64" else np.float32)
+        return np.maximum(x, 0, out=x)
+
+    def call(self, module, x, backend="auto"):
+        if self.op == "find_peaks":
+            return module.find_peaks(x, axis=self.axis, backend=backend)
+        return module.smp(x, axis=self.axis, return_counts=self.op == "smp_counts", backend=backend)
+
+
+CASES = [
+    Case("a", "4096x4096 f32, axis=-1", (4096, 4096)),
+    Case("b", "4096x4096 f32, axis=-2", (4096, 4096), axis=-2, smoke_shape=(64, 8)),
+    Case("c", "64x64x56x56 f32, axis=(-2,-1)", (64, 64, 56, 56), axis=(-2, -1), smoke_shape=(2, 3, 9, 9)),
+    Case("d", "8 x 2**24 f32, axis=-1", (8, 1 << 24), short_shape=(8, 1 << 22), smoke_shape=(2, 300)),
+    Case("e", "4096x4096 f64, axis=-1", (4096, 4096), dtype="float64"),
+    Case("f", "find_peaks on (a)", (4096, 4096), op="find_peaks"),
+    Case("g", "return_counts on (a)", (4096, 4096), op="smp_counts"),
+]
+CASES_BY_NAME = {c.name: c for c in CASES}
+
+
+# --------------------------------------------------------------------------
+# baselines
+# --------------------------------------------------------------------------
+
+
+_row_sum = None
+
+
+def ceiling_read(x):
+    """The memory-bandwidth ceiling: every core streams its share of the
+    bytes of ``x`` (a Numba ``prange`` row sum, ``fastmath`` so that the
+    additions vectorise; this is a measuring stick, not a result)."""
+    global _row_sum
+    if _row_sum is None:
+        import numba
+
+        @numba.njit(parallel=True, fastmath=True, cache=True)
+        def row_sum(rows):
+            out = np.empty(rows.shape[0])
+            for i in numba.prange(rows.shape[0]):
+                s = 0.0
+                r = rows[i]
+                for j in range(r.shape[0]):
+                    s += r[j]
+                out[i] = s
+            return out
+
+        _row_sum = row_sum
+    flat = x.reshape(-1)
+    width = 1 << 14 if flat.size % (1 << 14) == 0 else flat.size
+    return _row_sum(flat.reshape(-1, width))
+
+
+def numpy_sum(x):
+    return np.sum(x)
+
+
+def _lines(x, axis):
+    axes = (axis,) if isinstance(axis, int) else axis
+    for ax in axes:
+        yield ax, np.moveaxis(x, ax, -1).reshape(-1, x.shape[ax])
+
+
+def scipy_loop(case, x):
+    """What users do today: ``scipy.signal.find_peaks`` line by line."""
+    from scipy.signal import find_peaks
+
+    total = 0.0
+    for ax, lines in _lines(x, case.axis):
+        for line in lines:
+            if case.op == "find_peaks":
+                find_peaks(line)
+                continue
+            v = line.astype(np.float64)
+            a = np.abs(np.diff(v, 2))
+            total += a[find_peaks(a)[0]].sum()
+    return total
+
+
+def torch_ops(case, x):
+    """The same SMP written with torch tensor ops (strict peaks only: the
+    plateau rule is hard to vectorise, which is the point of fastsmp)."""
+    import torch
+
+    t = torch.as_tensor(x)
+    total = 0
+    for ax in (case.axis,) if isinstance(case.axis, int) else case.axis:
+        v = t.movedim(ax, -1)
+        d = (v[..., :-2] + v[..., 2:]) - 2 * v[..., 1:-1]
+        s = (v[..., :-2].abs() + v[..., 2:].abs()) + 2 * v[..., 1:-1].abs()
+        a = torch.where(d.abs() > 8 * torch.finfo(t.dtype).eps * s, d.abs(), 0)
+        peak = (a[..., 1:-1] > a[..., :-2]) & (a[..., 1:-1] > a[..., 2:])
+        if case.op == "find_peaks":
+            total = peak
+        else:
+            total = total + torch.where(peak, a[..., 1:-1], 0).sum(-1)
+    return total
+
+
+def reference(case, x):
+    import fastsmp
+
+    return case.call(fastsmp, x, backend="numpy")
+
+
+BASELINES: dict[str, Callable] = {
+    "numpy.sum": lambda case, x: numpy_sum(x),
+    "reference": reference,
+    "scipy loop": scipy_loop,
+    "torch ops": torch_ops,
+}
+
+
+# --------------------------------------------------------------------------
+# timing
+# --------------------------------------------------------------------------
+
+
+def best_time(fn, *, repeat=5, min_time=0.2):
+    """Best of ``repeat`` runs (after a warm-up call), each at least one call."""
+    fn()
+    times = []
+    start = time.perf_counter()
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if time.perf_counter() - start > 10 * min_time and len(times) >= 2:
+            break
+    return min(times)
+
+
+@dataclass
+class Row:
+    case: Case
+    seconds: float
+    nbytes: int
+    ceiling_seconds: float
+    baselines: dict = field(default_factory=dict)  # name -> seconds
+
+    @property
+    def gbps(self):
+        return self.nbytes / self.seconds / 1e9
+
+    @property
+    def of_ceiling(self):
+        return self.ceiling_seconds / self.seconds
+
+
+def run_case(case, size="short", baselines=BASELINES, slow_baselines_on=None):
+    """Time fastsmp's cpu backend, the ceiling and the baselines on one array."""
+    import fastsmp
+
+    x = case.make(size)
+    row = Row(case, 0.0, x.nbytes, 0.0)
+    row.seconds = best_time(lambda: case.call(fastsmp, x, backend="cpu"))
+    row.ceiling_seconds = best_time(lambda: ceiling_read(x))
+    for name, fn in baselines.items():
+        if name in ("scipy loop", "reference") and slow_baselines_on is not None and case.name not in slow_baselines_on:
+            continue
+        if name == "torch ops":
+            try:
+                import torch  # noqa: F401
+            except ImportError:
+                continue
+        row.baselines[name] = best_time(lambda: fn(case, x), repeat=2)
+    return row
+
+
+def first_call_latency(warm):
+    """Seconds for ``import fastsmp`` plus the first ``smp`` call, in a fresh
+    interpreter, with the compile cache warm (a second run) or cold (an
+    empty ``NUMBA_CACHE_DIR``)."""
+    code = (
+        "import time; t = time.perf_counter(); import numpy as np, fastsmp; "
+        "fastsmp.smp(np.ones((4, 64), np.float32)); print(time.perf_counter() - t)"
+    )
+    env = dict(os.environ)
+    with tempfile.TemporaryDirectory() as cache:
+        env["NUMBA_CACHE_DIR"] = cache
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        if warm:
+            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def machine():
+    import numba
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} cores, numba {numba.__version__} ({numba.get_num_threads()} threads)"
+
+
+def format_table(rows):
+    names = sorted({n for r in rows for n in r.baselines}, key=list(BASELINES).index)
+    head = ["case", "what", "backend", "GB/s", "x ceiling"] + [f"vs {n}" for n in names]
+    lines = [head]
+    for r in rows:
+        lines.append(
+            [r.case.name, r.case.title, "cpu", f"{r.gbps:.1f}", f"{r.of_ceiling:.2f}"]
+            + [f"{r.baselines[n] / r.seconds:.1f}x" if n in r.baselines else "-" for n in names]
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
+    out = ["  ".join(c.ljust(w) for c, w in zip(line, widths)) for line in lines]
+    out.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(out)
+
+
+# --------------------------------------------------------------------------
+# `fastsmp bench`
+# --------------------------------------------------------------------------
+
+
+def add_command(subparsers):
+    p = subparsers.add_parser(
+        "bench",
+        help="time the CPU backend against the memory-bandwidth ceiling and the usual baselines",
+        description="A short benchmark: GB/s, fraction of the bandwidth ceiling and speed-ups, per case. "
+        "The full suite is `pytest bench/ --benchmark-only` (see bench/README.md).",
+    )
+    p.add_argument("--cases", default="abcdefg", help="which cases to run (letters, default abcdefg)")
+    p.add_argument("--size", choices=("short", "full", "smoke"), default="short")
+    p.add_argument("--no-latency", action="store_true", help="skip the first-call latency measurement")
+    p.set_defaults(func=_run_bench)
+
+
+def _run_bench(args):
+    unknown = set(args.cases) - set(CASES_BY_NAME)
+    if unknown:
+        raise ValueError(f"unknown case(s) {''.join(sorted(unknown))}; valid: {''.join(CASES_BY_NAME)}")
+    print(f"machine: {machine()}")
+    rows = []
+    for name in args.cases:
+        # The slow baselines (SciPy loop, reference) only where they answer in seconds.
+        rows.append(run_case(CASES_BY_NAME[name], args.size, slow_baselines_on="abefg"))
+        print(f"  {name}: {rows[-1].gbps:.1f} GB/s", file=sys.stderr, flush=True)
+    print(format_table(rows))
+    if not args.no_latency:
+        cold = first_call_latency(warm=False)
+        warm = first_call_latency(warm=True)
+        print(f"first call (import + compile + smp): cold cache {cold:.2f} s, warm cache {warm:.2f} s")
+    return 0
