@@ -15,7 +15,7 @@ import sys
 from ._version import __version__
 
 #: modules contributing subcommands (besides ``smp``, defined here)
-COMMAND_MODULES: list[str] = ["fastsmp.scan"]
+COMMAND_MODULES: list[str] = ["fastsmp.scan", "fastsmp.bench"]
 
 
 def _parse_axis(text):

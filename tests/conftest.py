@@ -26,3 +26,7 @@ def tiny_cuda():
         yield _cuda.config
     finally:
         _cuda.config = old
+
+# A script run in a subprocess by test_cuda_ptx.py (it patches numba), not a
+# module to import for doctests.
+collect_ignore = ["ptx_check.py"]

@@ -1,0 +1,52 @@
+"""Compile every CUDA kernel of fastsmp to PTX for sm_90 (H100) without a
+GPU, and print one line per kernel: ``name fma-count``. Run in a subprocess
+by tests/test_cuda_ptx.py with the simulator off; needs the CUDA toolkit's
+NVVM and NVRTC libraries (exit code 3 when they are missing)."""
+
+import sys
+
+import numba.cuda.api as api
+import numba.cuda.dispatcher as dispatcher
+
+
+class _H100:
+    # Device functions ask the current device for its compute capability;
+    # there is none here, so answer for the card we target.
+    compute_capability = (9, 0)
+    id = 0
+
+
+api.get_current_device = dispatcher.get_current_device = lambda: _H100()
+
+from numba import cuda, types  # noqa: E402
+
+from fastsmp import _cuda  # noqa: E402
+
+
+def arr(dtype, ndim, layout="C"):
+    return types.Array(dtype, ndim, layout)
+
+
+f32, f64, i64 = types.float32, types.float64, types.int64
+filters = types.UniTuple(f64, 4)
+SIGNATURES = {
+    "smp_partials": (arr(f32, 3, "A"), f32, filters, i64, i64, arr(f64, 3), arr(i64, 3)),
+    "combine_partials": (arr(f64, 3), arr(i64, 3), arr(f64, 1), arr(i64, 1)),
+    "find_peaks": (arr(f64, 3, "A"), filters, i64, i64, i64, arr(types.boolean, 3)),
+    "curvature_lines": (arr(f32, 3, "A"), i64, i64, i64, arr(f32, 3)),
+    "fill": (arr(f64, 1), f64),
+    "sum_blocks": (arr(f64, 1), arr(i64, 1), arr(i64, 2), arr(f64, 1), arr(i64, 1)),
+    "cast": (arr(f64, 1), arr(f32, 1)),
+}
+
+try:
+    kernels = _cuda._kernels(256)
+    for name, sig in SIGNATURES.items():
+        ptx, _ = cuda.compile_ptx(kernels[name].py_func, sig, cc=(9, 0))
+        print(name, ptx.count("fma.rn.f32"))
+except Exception as exc:  # the toolkit's libraries are not installed
+    text = f"{type(exc).__name__}: {exc}"
+    if any(s in text for s in ("NotFound", "nvvm", "NVVM", "nvrtc", "NVRTC", "CUDA_HOME", "libdevice")):
+        print(text[:300], file=sys.stderr)
+        sys.exit(3)
+    raise
