@@ -103,7 +103,7 @@ def main():
                 + f" | {copied} | {'yes' if agree else 'NO'} |"
             )
             print(rows[-1], flush=True)
-            del x
+            x = None  # free the GPU memory before the next case
             torch.cuda.empty_cache()
         except Exception as exc:  # one failing case must not hide the others
             rows.append(f"| {key} | {title} | error: {type(exc).__name__}: {exc} | | | | | |")

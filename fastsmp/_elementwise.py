@@ -12,7 +12,6 @@ second difference and the noise-floor sum.
 
 from __future__ import annotations
 
-import math
 
 import numba
 

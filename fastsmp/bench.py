@@ -9,10 +9,8 @@ ceiling.
 
 from __future__ import annotations
 
-import math
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile

@@ -20,7 +20,6 @@ api.get_current_device = dispatcher.get_current_device = lambda: _H100()
 
 from numba import cuda, types  # noqa: E402
 
-from fastsmp import _cuda  # noqa: E402
 
 
 def arr(dtype, ndim, layout="C"):
@@ -40,7 +39,8 @@ SIGNATURES = {
 }
 
 try:
-    kernels = _cuda._kernels(256)
+    from fastsmp import _cuda_kernels
+    kernels = _cuda_kernels.kernels(256)
     for name, sig in SIGNATURES.items():
         ptx, _ = cuda.compile_ptx(kernels[name].py_func, sig, cc=(9, 0))
         print(name, ptx.count("fma.rn.f32"))
