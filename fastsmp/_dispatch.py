@@ -312,7 +312,8 @@ def _block_order(shape, axis, axes):
     named = [k for k, a in enumerate(rest) if a in axes]
     lines = np.arange(math.prod(shape_wo), dtype=np.int64).reshape(shape_wo)
     blocks = math.prod(shape_wo[k] for k in kept)
-    return np.ascontiguousarray(lines.transpose(kept + named).reshape(blocks, -1))
+    per_block = math.prod(shape_wo[k] for k in named)
+    return np.ascontiguousarray(lines.transpose(kept + named).reshape(blocks, per_block))
 
 
 def _first_bad_line(line_sums, shape, axis):

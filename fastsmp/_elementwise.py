@@ -53,11 +53,12 @@ def magnitude(d, v0, v1, v2, rtol):
     positive, already in the working dtype)."""
     s = (abs(v0) + abs(v2)) + (abs(v1) + abs(v1))
     ad = abs(d)
-    # Written as "not <=" so that a NaN |d| stays NaN: a NaN may never turn
-    # into a 0 that a neighbour then towers over.
-    if ad <= rtol * s:
-        return rtol - rtol  # +0 in the working dtype (rtol is finite)
-    return ad
+    # Literally SPEC 4: a NaN |d| (inf - inf from finite samples that
+    # overflow) fails the comparison and counts as 0. Lines that hold a NaN
+    # or an inf sample are NaN anyway (SPEC 7), whatever ``a`` is there.
+    if ad > rtol * s:
+        return ad
+    return rtol - rtol  # +0 in the working dtype (rtol is finite)
 
 
 @elementwise
