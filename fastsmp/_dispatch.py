@@ -510,3 +510,35 @@ def curvature(x, axis=-1, *, backend="auto"):
     d = be.curvature_lines(_line_view(prep, ax))
     out_shape = shape[:ax] + (max(shape[ax] - 2, 0),) + shape[ax + 1 :]
     return prep.wrap(d.reshape(out_shape))
+
+
+def warmup(dtypes=("float32", "float64"), backends=("cpu",)):
+    """Compile the kernels now (or load them from Numba's on-disk cache).
+
+    The first call in a process otherwise pays for it: seconds the very
+    first time on a machine (Numba compiles and caches every kernel), a
+    fraction of a second afterwards (Numba's own start-up and the cache
+    load). Call this at start-up where the first call's latency matters,
+    e.g. in a server or before timing.
+
+    Parameters
+    ----------
+    dtypes : iterable of dtype-like, default ("float32", "float64")
+        Working dtypes to prepare.
+    backends : iterable of str, default ("cpu",)
+        Backends to prepare; ``"cuda"`` needs a GPU (or the simulator).
+
+    Examples
+    --------
+    >>> import fastsmp
+    >>> fastsmp.warmup(dtypes=["float64"])
+    """
+    for dtype in dtypes:
+        rows = np.zeros((2, 8), working_dtype(dtype))
+        panels = np.zeros((2, 8, 2), rows.dtype)
+        for backend in backends:
+            for x, axis in ((rows, -1), (panels, 1)):
+                for height in (None, 0.0):  # the kernels without and with filters
+                    smp(x, axis=axis, height=height, backend=backend)
+                    find_peaks(x, axis=axis, height=height, backend=backend)
+                curvature(x, axis=axis, backend=backend)
