@@ -135,27 +135,37 @@ def _plateau_start(prev, cur, nxt):
     return (prev < cur) & (cur == nxt)
 
 
+# Loops below index with unsigned integers or from 0: with a signed index of
+# unknown sign Numba keeps its negative-index wraparound, and LLVM then does
+# not vectorise. They take whole arrays plus offsets, never slices: a slice
+# updates the array's reference count atomically, and with many short lines
+# two cores fighting over that counter cost more than the arithmetic.
+_1 = np.uint64(1)
+_2 = np.uint64(2)
+
+
 @numba.njit(cache=True)
-def _fill_magnitudes(v, rtol, a):
-    """``a[k]`` = floored ``|d|`` of ``v[k : k + 3]``. ``v`` is a slice that
-    starts at 0: with an offset index LLVM does not vectorise this loop."""
-    for k in range(v.size - 2):
-        v0 = v[k]
-        v1 = v[k + 1]
-        v2 = v[k + 2]
+def _fill_magnitudes(x, line, start, width, rtol, a):
+    """``a[k]`` = floored ``|d|`` of line ``line`` of ``x`` at ``start + k``."""
+    row = np.uint64(line)
+    base = np.uint64(start)
+    for k in range(width):
+        j = base + np.uint64(k)
+        v0 = x[row, j]
+        v1 = x[row, j + _1]
+        v2 = x[row, j + _2]
         a[k] = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
 
 
 @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
-def _sum_strict_peaks(a, filters):
-    """Sum and count of the kept strict maxima ``a[1:-1]``, and whether a
-    plateau starts there. The only loop allowed to reassociate: it adds
-    heights. (Loops here index slices from 0: with an offset index LLVM
-    keeps Numba's negative-index wraparound and does not vectorise.)"""
+def _sum_strict_peaks(a, width, filters):
+    """Sum and count of the kept strict maxima among ``a[1 : width-1]``, and
+    whether a plateau starts there. The only loop allowed to reassociate: it
+    adds heights."""
     total = 0.0
     count = 0
     plateau = False
-    for k in range(a.size - 2):
+    for k in range(width - 2):
         prev = a[k]
         cur = a[k + 1]
         nxt = a[k + 2]
@@ -167,27 +177,33 @@ def _sum_strict_peaks(a, filters):
 
 
 @numba.njit(cache=True)
-def _mark_strict_peaks(a, filters, mask):
-    """``mask[k] = True`` exactly at the kept strict maxima ``k`` of
-    ``a[1:-1]`` (plain stores of every value: a conditional byte store does
-    not vectorise); return whether a plateau starts there."""
+def _mark_strict_peaks(x, line, start, width, filters, mask):
+    """``mask[line, j] = True`` exactly at the kept strict maxima ``j`` of
+    ``x[line, start+1 : start+width-1]`` (plain stores of every value: a
+    conditional byte store does not vectorise); return whether a plateau
+    starts there."""
+    row = np.uint64(line)
+    base = np.uint64(start)
     plateau = False
-    for k in range(a.size - 2):
-        prev = a[k]
-        cur = a[k + 1]
-        nxt = a[k + 2]
-        mask[k + 1] = _strict_peak(prev, cur, nxt, filters)
+    for k in range(width - 2):
+        j = base + np.uint64(k)
+        prev = x[row, j]
+        cur = x[row, j + _1]
+        nxt = x[row, j + _2]
+        mask[row, j + _1] = _strict_peak(prev, cur, nxt, filters)
         plateau |= _plateau_start(prev, cur, nxt)
     return plateau
 
 
 @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
-def _poison(v):
-    """NaN if any of ``v`` is NaN or inf, else 0 (NaN * 0 and inf * 0 are
-    NaN, in any order of addition)."""
+def _poison(x, line, start, stop):
+    """NaN if any of ``x[line, start:stop]`` is NaN or inf, else 0 (NaN * 0
+    and inf * 0 are NaN, in any order of addition)."""
+    row = np.uint64(line)
+    base = np.uint64(start)
     p = 0.0
-    for t in range(v.size):
-        p += v[t] * 0.0
+    for t in range(stop - start):
+        p += x[row, base + np.uint64(t)] * 0.0
     return p
 
 
@@ -219,20 +235,19 @@ def _chunk_bounds(m, chunks, c):
 
 
 @numba.njit(cache=True)
-def _smp_row_chunk(v, rtol, filters, chunks, c, buf, no_mask):
-    n = v.size
+def _smp_row_chunk(x, line, rtol, filters, chunks, c, buf, no_mask):
+    n = x.shape[1]
     m = n - 2
-    total = _poison(v[n * c // chunks : n * (c + 1) // chunks])
+    total = _poison(x, line, n * c // chunks, n * (c + 1) // chunks)
     compensation = 0.0
     count = 0
     lo, hi = _chunk_bounds(m, chunks, c)
     for b in range(lo, hi, BLOCK):
         e = min(b + BLOCK, hi)
-        a = buf[: e - b + 2]  # a[k] is the floored |d| at b - 1 + k
-        _fill_magnitudes(v[b - 1 : e + 3], rtol, a)
-        s, k, plateau = _sum_strict_peaks(a, filters)
+        _fill_magnitudes(x, line, b - 1, e - b + 2, rtol, buf)  # buf[k] = a[b - 1 + k]
+        s, k, plateau = _sum_strict_peaks(buf, e - b + 2, filters)
         if plateau:
-            s, k = _scan_curvature(v, b, e, m, rtol, filters, no_mask)
+            s, k = _scan_curvature(x[line], b, e, m, rtol, filters, no_mask)
         total, compensation = _add_compensated(total, compensation, s)
         count += k
     return total + compensation, count
@@ -250,8 +265,74 @@ def _smp_rows(x, rtol, filters, lines_per_task, chunks):
         c = task - group * chunks
         buf = np.empty(BLOCK + 2, x.dtype)
         for line in range(group * lines_per_task, min((group + 1) * lines_per_task, lines)):
-            totals[line, c], counts[line, c] = _smp_row_chunk(x[line], rtol, filters, chunks, c, buf, no_mask)
+            totals[line, c], counts[line, c] = _smp_row_chunk(x, line, rtol, filters, chunks, c, buf, no_mask)
     return totals, counts
+
+
+@numba.njit(cache=True)
+def _fill_flat(flat, start, width, rtol, a):
+    """``a[k]`` = floored ``|d|`` of the contiguous samples ``flat[start+k :
+    start+k+3]``; where those straddle two lines the value is never read."""
+    base = np.uint64(start)
+    for k in range(width):
+        j = base + np.uint64(k)
+        v0 = flat[j]
+        v1 = flat[j + _1]
+        v2 = flat[j + _2]
+        a[k] = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
+def _sum_short_lines(flat, start, a, lines, n, filters, sums, counts, plateaus):
+    """Per line ``g`` of ``lines`` consecutive short lines (``a`` filled by
+    :func:`_fill_flat` from ``start``): sum, count, plateau flag and NaN
+    poison, in one function so that a line costs no call (see _1, _2)."""
+    m = n - 2
+    base = np.uint64(start)
+    for g in range(lines):
+        at = np.uint64(g * n)
+        poison = 0.0
+        for t in range(n):
+            poison += flat[base + at + np.uint64(t)] * 0.0
+        total = 0.0
+        count = 0
+        plateau = False
+        for k in range(m - 2):
+            j = at + np.uint64(k)
+            prev = a[j]
+            cur = a[j + _1]
+            nxt = a[j + _2]
+            strict = _strict_peak(prev, cur, nxt, filters)
+            total += float(cur) if strict else 0.0
+            count += strict
+            plateau |= _plateau_start(prev, cur, nxt)
+        sums[g] = total + poison
+        counts[g] = count
+        plateaus[g] = plateau
+
+
+@numba.njit(parallel=True, cache=True)
+def _smp_short_rows(flat, n, rtol, filters, lines_per_task):
+    """SMP of the C-contiguous lines of length ``n`` (``5 <= n <= BLOCK``)
+    stored in ``flat``, ``lines_per_task`` at a time: one fill and one sum
+    for a whole group of lines."""
+    lines = flat.size // n
+    sums = np.empty(lines)
+    counts = np.empty(lines, np.int64)
+    plateaus = np.empty(lines, np.bool_)
+    no_mask = np.zeros(0, np.bool_)
+    for task in prange(-(-lines // lines_per_task)):
+        first = task * lines_per_task
+        group = min(lines_per_task, lines - first)
+        a = np.empty(group * n, flat.dtype)
+        _fill_flat(flat, first * n, group * n - 2, rtol, a)
+        _sum_short_lines(flat, first * n, a, group, n, filters, sums[first:], counts[first:], plateaus[first:])
+        for g in range(first, first + group):
+            if plateaus[g] and sums[g] == sums[g]:
+                sums[g], counts[g] = _scan_curvature(flat[g * n : (g + 1) * n], 1, n - 3, n - 2, rtol, filters, no_mask)
+            if sums[g] != sums[g]:
+                counts[g] = 0
+    return sums, counts
 
 
 @numba.njit(parallel=True, cache=True)
@@ -266,17 +347,16 @@ def _find_peaks_rows(x, filters, lines_per_task, chunks, mask):
     for task in prange(groups * chunks):
         group = task // chunks
         c = task - group * chunks
+        lo, hi = _chunk_bounds(n, chunks, c)
         for line in range(group * lines_per_task, min((group + 1) * lines_per_task, lines)):
-            v = x[line]
-            lo, hi = _chunk_bounds(n, chunks, c)
             for b in range(lo, hi, BLOCK):
                 e = min(b + BLOCK, hi)
-                plateaus[line, c, (b - lo) // BLOCK] = _mark_strict_peaks(v[b - 1 : e + 1], filters, mask[line, b - 1 : e + 1])
+                plateaus[line, c, (b - lo) // BLOCK] = _mark_strict_peaks(x, line, b - 1, e - b + 2, filters, mask)
     for task in prange(groups * chunks):
         group = task // chunks
         c = task - group * chunks
+        lo, hi = _chunk_bounds(n, chunks, c)
         for line in range(group * lines_per_task, min((group + 1) * lines_per_task, lines)):
-            lo, hi = _chunk_bounds(n, chunks, c)
             for b in range(lo, hi, BLOCK):
                 if plateaus[line, c, (b - lo) // BLOCK]:
                     _scan_signal(x[line], b, min(b + BLOCK, hi), n, 0.0, filters, mask[line])
@@ -494,7 +574,12 @@ def smp_lines(x, rtol, filters):
     with _serialized():
         if inner > 1:
             return _smp_panels(x, rtol, filters, _panel_flush(x.dtype))
-        totals, counts = _smp_rows(x.reshape(outer, n), rtol, filters, *_rows_tiling(outer, n))
+        rows = x.reshape(outer, n)
+        if 5 <= n <= BLOCK and rows.flags.c_contiguous:
+            tasks = 8 * numba.get_num_threads()
+            per_task = max(1, min(-(-outer // tasks), (1 << 14) // n))
+            return _smp_short_rows(rows.reshape(-1), n, rtol, filters, per_task)
+        totals, counts = _smp_rows(rows, rtol, filters, *_rows_tiling(outer, n))
     return _combine_chunks(totals, counts)
 
 
