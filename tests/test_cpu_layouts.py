@@ -1,0 +1,94 @@
+"""Each code path of the cpu backend against the reference, on data built to
+break it: long lines cut into chunks (plateaus across chunk and block
+boundaries), groups of short lines, non-contiguous rows, panels of lines
+along a middle axis; and the float32 accuracy bound of SPEC 6 on every
+path's summation (panels add float32 partial sums)."""
+
+import math
+
+import numpy as np
+import pytest
+
+import fastsmp
+from fastsmp import _cpu
+
+
+def plateau_heavy(shape, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.integers(0, 3, size=shape).astype(np.float32)
+    # long runs of a constant slope give long plateaus of |d| that cross
+    # the 1024-sample blocks and the chunk boundaries
+    flat = x.reshape(-1, shape[-1])
+    for row in flat:
+        start = int(rng.integers(0, shape[-1]))
+        length = int(rng.integers(0, 3000))
+        row[start : start + length] = np.arange(min(length, shape[-1] - start)) * 0.5 + 7
+    return x
+
+
+def assert_same(x, axis, **kw):
+    s, k = fastsmp.smp(x, axis=axis, return_counts=True, backend="cpu", **kw)
+    es, ek = fastsmp.smp(x, axis=axis, return_counts=True, backend="numpy", **kw)
+    np.testing.assert_array_equal(k, ek)
+    np.testing.assert_allclose(s, es, rtol=1e-5, atol=1e-30)
+    a = np.abs(fastsmp.curvature(x, axis=axis, backend="numpy"))
+    np.testing.assert_array_equal(
+        fastsmp.find_peaks(a, axis=axis, backend="cpu", **kw), fastsmp.find_peaks(a, axis=axis, backend="numpy", **kw)
+    )
+
+
+@pytest.mark.parametrize("min_chunk", [7, 100, 1 << 16])
+@pytest.mark.parametrize("filters", [{}, {"height": 0.4}, {"threshold": (0, 1)}])
+def test_long_lines_cut_into_chunks(monkeypatch, min_chunk, filters):
+    monkeypatch.setattr(_cpu, "MIN_CHUNK", min_chunk)
+    x = plateau_heavy((3, 5000), seed=min_chunk)
+    lines_per_task, chunks = _cpu._rows_tiling(3, 5000)
+    assert (chunks > 1) == (min_chunk < 1000)  # the path under test is the one taken
+    assert_same(x, -1, **filters)
+
+
+@pytest.mark.parametrize("n", [5, 6, 56, 1024])
+def test_groups_of_short_lines(n):
+    x = plateau_heavy((700, n), seed=n)
+    x[3, 1] = np.nan
+    x[5, -1] = np.inf
+    assert_same(x, -1)
+    assert np.isnan(fastsmp.smp(x)[[3, 5]]).all()
+
+
+def test_non_contiguous_rows():
+    x = plateau_heavy((40, 2600), seed=1)[:, ::2]
+    assert not x.flags.c_contiguous
+    assert_same(x, -1)
+
+
+@pytest.mark.parametrize("inner", [2, 255, 256, 300])
+def test_panels_along_a_middle_axis(inner):
+    x = plateau_heavy((2, inner, 1500), seed=inner).transpose(0, 2, 1).copy()  # lines along axis 1
+    x[1, 7, 0] = np.nan
+    assert_same(x, 1)
+    assert_same(x, 1, height=(0.5, 6))
+
+
+@pytest.mark.parametrize("layout", ["rows", "short rows", "panels"])
+def test_float32_accuracy_bound(layout):
+    """SMP within 1e-5 of math.fsum of the kept peak heights (SPEC 6)."""
+    from fastsmp import _reference
+
+    rng = np.random.default_rng(11)
+    shape, axis = {"rows": ((1, 1 << 20), 1), "short rows": ((1 << 14, 64), 1), "panels": ((1 << 18, 3), 0)}[layout]
+    x = np.maximum(rng.standard_normal(shape), 0).astype(np.float32)
+    # one huge kink first, then many tiny peaks: a float32 running sum would
+    # round every tiny height away against the huge one
+    x *= np.float32(1e-3)
+    line = np.moveaxis(x, axis, -1)
+    line[..., :9] += np.float32(1e4) * np.abs(np.arange(9, dtype=np.float32) - 4)
+    got = fastsmp.smp(x, axis=axis)
+    lines = np.moveaxis(x, axis, -1).reshape(-1, x.shape[axis])
+    rtol = np.float32(2.0**-20)
+    for v, line_smp in zip(lines, got):
+        a = _reference.floored_magnitude(v[None, :, None], rtol)
+        heights = a[_reference.peak_mask(a, (None,) * 4)].astype(np.float64)
+        exact = math.fsum(heights)
+        assert heights.size > 1000 or layout == "short rows"
+        assert abs(float(line_smp) - exact) <= 1e-5 * exact
