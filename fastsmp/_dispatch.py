@@ -159,11 +159,11 @@ def _prepare_host(arr, work, backend, wrap):
 
 
 def _prepare_torch(t, backend):
+    import torch
+
     work = _torch_working_dtype(t)
     t = t.detach()  # a tensor that requires grad is read, never copied, for it
     if t.device.type == "cpu":
-        import torch
-
         if t.dtype in (torch.bfloat16, torch.float16):
             t = t.float()  # NumPy has no bfloat16: the float32 copy is the working array
         arr = t.resolve_conj().resolve_neg().numpy()  # zero-copy view
@@ -172,13 +172,12 @@ def _prepare_torch(t, backend):
         raise TypeError(f"fastsmp reads torch tensors on the CPU or on CUDA; got device {t.device}")
     if t.dim() == 0:
         raise ValueError("fastsmp needs an array with at least one dimension; got a 0-d tensor")
-    if str(t.dtype) != f"torch.{work.name}":
-        t = t.to(dtype=getattr(__import__("torch"), work.name))  # on the device
+    work_torch = getattr(torch, work.name)
+    if t.dtype != work_torch:
+        t = t.to(work_torch)  # integers, float16, bfloat16: converted on the device
     if not t.is_contiguous():
-        t = t.contiguous()  # a device copy; a strided line view is future work
+        t = t.contiguous()  # a device copy (see README: copies)
     device = t.device
-    import torch
-
     return _prepare_device(t, backend, wrap=lambda r: torch.as_tensor(r, device=device))
 
 
