@@ -197,13 +197,28 @@ def curvature_lines(x):
     return out
 
 
+_device_orders = {}  # id(host order) -> (host order, device copy), newest last
+
+
+def _device_order(order):
+    """The device copy of a block order. The dispatcher hands the same
+    (memoised) host array for the same shape and axes, so a scan that calls
+    ``smp`` once per batch copies it to the device once (a blocking copy),
+    not once per call."""
+    hit = _device_orders.get(id(order))
+    if hit is None or hit[0] is not order:
+        hit = (order, to_device(order))
+        _device_orders[id(order)] = hit
+        while len(_device_orders) > 16:
+            del _device_orders[next(iter(_device_orders))]
+    return hit[1]
+
+
 def sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
     blocks = order.shape[0]
     if blocks:
         kernels = _kernels(config.threads)
-        kernels["sum_blocks"][_flat_grid(blocks)](
-            line_sums, line_counts, to_device(order), block_sums, block_counts
-        )
+        kernels["sum_blocks"][_flat_grid(blocks)](line_sums, line_counts, _device_order(order), block_sums, block_counts)
 
 
 def zeros(shape, dtype):

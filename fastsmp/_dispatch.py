@@ -9,6 +9,7 @@ whose lines run along axis 1.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from dataclasses import dataclass
@@ -301,6 +302,7 @@ def _line_view(prep, axis):
         return prep.array.reshape(shape3)
 
 
+@functools.lru_cache(maxsize=16)
 def _block_order(shape, axis, axes):
     """For the lines along ``axis`` (in C order over ``shape`` without it),
     the line indices of each block: rows are blocks (the kept axes, C order),
@@ -312,7 +314,9 @@ def _block_order(shape, axis, axes):
     lines = np.arange(math.prod(shape_wo), dtype=np.int64).reshape(shape_wo)
     blocks = math.prod(shape_wo[k] for k in kept)
     per_block = math.prod(shape_wo[k] for k in named)
-    return np.ascontiguousarray(lines.transpose(kept + named).reshape(blocks, per_block))
+    order = np.ascontiguousarray(lines.transpose(kept + named).reshape(blocks, per_block))
+    order.flags.writeable = False  # memoised: shared between calls
+    return order
 
 
 def _first_bad_line(line_sums, shape, axis):

@@ -24,34 +24,35 @@ Threads
 Dask runs tasks on several threads at once, and each task calls Numba
 ``parallel=True`` kernels. Numba's ``workqueue`` threading layer aborts the
 process when two threads launch parallel kernels concurrently; the ``omp``
-and ``tbb`` layers are safe. On the first task in each process this module
-launches one kernel, reads :func:`numba.threading_layer`, and if the layer
-is not thread-safe serialises the kernel launches with a process-wide lock
-(each launch still uses all of Numba's threads). :func:`kernels_are_threadsafe`
-tells which case holds. Choose a safe layer with ``NUMBA_THREADING_LAYER=omp``
-(or ``tbb``) in the environment of the workers before Numba starts.
+and ``tbb`` layers are safe. fastsmp's CPU backend guards every launch:
+under ``workqueue`` (and before Numba has picked a layer) launches take
+turns behind a process-wide lock, each still using all of Numba's threads;
+under ``omp``/``tbb`` they run concurrently. :func:`kernels_are_threadsafe`
+tells which case holds in the calling process (on a ``distributed`` worker,
+ask with ``client.run(fastsmp.dask.kernels_are_threadsafe)``). Choose a safe
+layer with ``NUMBA_THREADING_LAYER=omp`` (or ``tbb``) in the environment of
+the workers before Numba starts.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 
 import numpy as np
 
-__all__ = ["smp", "find_peaks", "kernels_are_threadsafe"]
+__all__ = ["find_peaks", "kernels_are_threadsafe", "smp"]
 
 #: Numba threading layers that may be entered by several threads at once
 THREADSAFE_LAYERS = ("omp", "tbb")
 
 _layer_lock = threading.Lock()
-_launch_lock = threading.Lock()
 _threadsafe = None
 
 
 def kernels_are_threadsafe():
-    """Whether this process may launch fastsmp's parallel kernels from
-    several threads at once (Numba's threading layer is ``omp`` or ``tbb``).
+    """Whether fastsmp's parallel kernels run concurrently when called from
+    several threads of this process (Numba's threading layer is ``omp`` or
+    ``tbb``); otherwise the calls take turns, which is safe but serial.
 
     The first call launches one small kernel so that Numba picks its layer.
 
@@ -75,12 +76,6 @@ def kernels_are_threadsafe():
     return _threadsafe
 
 
-def _kernel_guard(backend):
-    if backend in ("numpy", "cuda") or kernels_are_threadsafe():
-        return contextlib.nullcontext()
-    return _launch_lock
-
-
 def _axes_of(axis, ndim):
     from ._dispatch import _axes
 
@@ -97,8 +92,7 @@ def _whole_along(darr, axes):
 def _smp_block(block, axes, backend, smp_kwargs):
     import fastsmp
 
-    with _kernel_guard(backend):
-        s, n = fastsmp.smp(block, axis=axes, keepdims=True, return_counts=True, backend=backend, **smp_kwargs)
+    s, n = fastsmp.smp(block, axis=axes, keepdims=True, return_counts=True, backend=backend, **smp_kwargs)
     # one float64 array holds both (counts are exact in float64 up to 2**53)
     return np.stack([np.asarray(s, np.float64), np.asarray(n, np.float64)], axis=-1)
 
@@ -154,8 +148,7 @@ def smp(darr, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False
 def _find_peaks_block(block, axis, backend, filters):
     import fastsmp
 
-    with _kernel_guard(backend):
-        return np.asarray(fastsmp.find_peaks(block, axis=axis, backend=backend, **filters))
+    return np.asarray(fastsmp.find_peaks(block, axis=axis, backend=backend, **filters))
 
 
 def find_peaks(darr, axis=-1, *, height=None, threshold=None, backend="auto"):

@@ -24,6 +24,7 @@ import contextlib
 import datetime
 import difflib
 import fnmatch
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -78,7 +79,7 @@ def default_layer_types():
     >>> nn.ReLU in default_layer_types() and nn.MaxPool2d in default_layer_types()
     True
     """
-    import torch.nn as nn
+    from torch import nn
 
     relus = (nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU)
     pools = tuple(
@@ -201,7 +202,7 @@ def default_model(seed=0):
     torch.Size([2, 10])
     """
     import torch
-    import torch.nn as nn
+    from torch import nn
 
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -214,6 +215,7 @@ def default_model(seed=0):
     return model.eval()
 
 
+@functools.cache
 def _synthetic_dataset_class():
     import torch
     from torch.utils.data import Dataset
@@ -240,7 +242,16 @@ def _synthetic_dataset_class():
         def __repr__(self):
             return f"SyntheticImages(n={self.n}, size={self.size}, seed={self.seed})"
 
+    SyntheticImages.__module__, SyntheticImages.__qualname__ = __name__, "SyntheticImages"
     return SyntheticImages
+
+
+def __getattr__(name):
+    # ``fastsmp.scan.SyntheticImages`` without importing torch with the module
+    # (and so that pickle, e.g. for DataLoader workers, finds the class).
+    if name == "SyntheticImages":
+        return _synthetic_dataset_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def default_data(n=512, size=32, seed=0):
@@ -671,11 +682,11 @@ class _ScanStore:
     def _shard_name(index):
         return f"part-{index:05d}.parquet"
 
-    def write_shard(self, table, start, stop):
+    def write_shard(self, table, start, stop, layer_axes):
         import pyarrow.parquet as pq
 
         name = self._shard_name(len(self.shards))
-        meta = dict(self.metadata, start=start, stop=stop)
+        meta = dict(self.metadata, start=start, stop=stop, layer_axes=layer_axes)
         table = table.replace_schema_metadata({"fastsmp": json.dumps(meta, sort_keys=True)})
         tmp = self.out / f".{name}.tmp-{os.getpid()}"
         try:
@@ -719,7 +730,8 @@ def read_scan(out, columns=None):
     Returns
     -------
     pyarrow.Table
-        Its schema metadata ``b"fastsmp"`` holds the run metadata (JSON).
+        Its schema metadata ``b"fastsmp"`` holds the run metadata (JSON),
+        with ``layer_axes``: the axes reduced for each layer.
 
     Examples
     --------
@@ -738,8 +750,11 @@ def read_scan(out, columns=None):
     if not manifest_path.exists():
         raise FileNotFoundError(f"{out} holds no fastsmp scan (no {MANIFEST})")
     manifest = json.loads(manifest_path.read_text())
-    metadata_json = json.dumps(manifest["metadata"], sort_keys=True)
     tables = [pq.read_table(out / shard["file"], columns=columns) for shard in manifest["shards"]]
+    layer_axes = {}
+    for table in tables:
+        layer_axes.update(json.loads(table.schema.metadata[b"fastsmp"]).get("layer_axes", {}))
+    metadata_json = json.dumps(dict(manifest["metadata"], layer_axes=layer_axes), sort_keys=True)
     if not tables:
         table = _empty_table(metadata_json)
         return table.select(columns) if columns else table
@@ -822,6 +837,19 @@ def _check_scan_args(reduce, batch_size, shard_size, axis):
         raise TypeError(f"axis must be None, an int or a tuple of ints; got {axis!r}")
 
 
+def _check_resumable(data):
+    """A resumable scan counts samples in the data's order: refuse a
+    DataLoader that shuffles (a re-run would see another order)."""
+    from torch.utils.data import DataLoader, RandomSampler
+
+    sampler = getattr(data, "sampler", None) if isinstance(data, DataLoader) else None
+    if isinstance(sampler, RandomSampler):
+        raise ValueError(
+            "the DataLoader shuffles, so a resumed scan would skip or repeat samples; "
+            "use shuffle=False (or out=None for a one-off in-memory scan)"
+        )
+
+
 def scan_model(model, data, layers=None, *, axis=None, reduce="sample", out=None, device=None,
                batch_size=64, shard_size=1024, height=None, threshold=None, rtol=None,
                overwrite=False, progress=True, model_name=None, data_name=None):
@@ -877,13 +905,15 @@ def scan_model(model, data, layers=None, *, axis=None, reduce="sample", out=None
         (dictionary string; a module called k > 1 times per forward pass
         gives ``name#k``, an item of a tuple/dict output ``name[i]``),
         ``channel`` (int32, null with ``reduce="sample"``), ``smp`` (float64),
-        ``count`` (int64). The run metadata is in the schema metadata.
+        ``count`` (int64). The run metadata (JSON, with ``layer_axes``: the
+        axes reduced for each layer) is in the schema metadata ``b"fastsmp"``.
 
     Raises
     ------
     ValueError
         A layer spec that matches nothing (close names listed); an output
-        made by another model or parameters without ``overwrite``.
+        made by another model or parameters without ``overwrite``; a
+        shuffling DataLoader with ``out`` (resuming needs a fixed order).
     OSError
         An output that cannot be written, before any forward pass.
 
@@ -900,6 +930,8 @@ def scan_model(model, data, layers=None, *, axis=None, reduce="sample", out=None
     import torch
 
     _check_scan_args(reduce, batch_size, shard_size, axis)
+    if out is not None:
+        _check_resumable(data)
     selected = select_layers(model, layers)
     smp_kwargs = {"height": height, "threshold": threshold, "rtol": rtol}
     metadata = _run_metadata(model, data, selected, axis, reduce, smp_kwargs, model_name, data_name)
@@ -912,75 +944,92 @@ def scan_model(model, data, layers=None, *, axis=None, reduce="sample", out=None
     device = device or next((p.device for p in model.parameters()), torch.device("cpu"))
 
     reducer = _ActivationReducer(None if axis is None else (tuple(axis) if isinstance(axis, list) else axis), reduce, smp_kwargs)
+    shards = _ShardBuffer(store, metadata, reducer, done, int(shard_size))
     handles = [module.register_forward_hook(reducer.hook_for(name)) for name, module in selected]
     was_training = model.training
     model.eval()
     try:
-        tables = _scan_batches(model, data, reducer, store, metadata, device, int(batch_size), int(shard_size), done, progress)
+        _run_batches(model, _batches(data, int(batch_size), done), reducer, shards, device,
+                     _progress_bar(_data_length(data), done, progress))
     finally:
         for handle in handles:
             handle.remove()
         model.train(was_training)
     if store is None:
-        import pyarrow as pa
-
-        return pa.concat_tables(tables) if tables else _empty_table(json.dumps(metadata, sort_keys=True))
+        return shards.table()
     store.finish()
     return store.out
 
 
-def _scan_batches(model, data, reducer, store, metadata, device, batch_size, shard_size, done, progress):
-    """Run the forward passes; write a shard (or keep a table) every
-    ``shard_size`` samples. On an error or Ctrl-C the complete batches read so
-    far are written first, then the error goes on with a note saying so."""
+class _ShardBuffer:
+    """The reduced batches not yet written: every ``shard_size`` samples they
+    become a shard in ``store`` (or, without a store, a table kept in memory)."""
+
+    def __init__(self, store, metadata, reducer, done, shard_size):
+        self.store, self.metadata, self.reducer, self.shard_size = store, metadata, reducer, shard_size
+        self.metadata_json = json.dumps(metadata, sort_keys=True)
+        self.layer_names, self.tables, self.pending = [], [], []
+        self.shard_start = self.position = done
+
+    def add(self, start, results, n):
+        self.pending.append((start, results))
+        self.position = start + n
+        if self.position - self.shard_start >= self.shard_size:
+            self.flush()
+
+    def flush(self):
+        if not self.pending:
+            return
+        table = _rows_table(self.pending, self.layer_names, self.metadata_json)
+        if self.store is not None:
+            self.store.write_shard(table, self.shard_start, self.position, self.reducer.layer_axes)
+        else:
+            self.tables.append(table)
+        self.pending.clear()
+        self.shard_start = self.position
+
+    def table(self):
+        """All rows, in memory (no store)."""
+        import pyarrow as pa
+
+        metadata_json = json.dumps(dict(self.metadata, layer_axes=self.reducer.layer_axes), sort_keys=True)
+        table = pa.concat_tables(self.tables) if self.tables else _empty_table(metadata_json)
+        return table.replace_schema_metadata({"fastsmp": metadata_json})
+
+    def save_after(self, exc):
+        """On an error or Ctrl-C: write the complete batches read so far, and
+        say on the error what is saved."""
+        try:
+            self.flush()
+        except Exception as flush_exc:  # noqa: BLE001 - reported on the original error
+            exc.add_note(f"fastsmp scan: saving the last complete batches failed too: {flush_exc}")
+        if self.store is not None:
+            exc.add_note(
+                f"fastsmp scan: samples 0..{self.store.done} are saved in {self.store.out} "
+                f"({len(self.store.shards)} complete shards); run the same scan again to resume"
+            )
+
+
+def _run_batches(model, batches, reducer, shards, device, bar):
+    """The forward passes, under ``torch.inference_mode``; the hooks fill
+    ``reducer``, whose results go to ``shards`` batch by batch."""
     import torch
 
-    metadata_json = json.dumps(metadata, sort_keys=True)
-    layer_names, tables, pending = [], [], []
-    shard_start = position = done
-
-    def flush():
-        nonlocal shard_start
-        if not pending:
-            return
-        table = _rows_table(pending, layer_names, metadata_json)
-        if store is not None:
-            store.write_shard(table, shard_start, position)
-        else:
-            tables.append(table)
-        pending.clear()
-        shard_start = position
-
-    bar = _progress_bar(_data_length(data), done, progress)
     try:
         with torch.inference_mode():
-            for start, inputs in _batches(data, batch_size, done):
+            for start, inputs in batches:
+                if len(inputs) == 0:
+                    continue
                 reducer.begin_batch(len(inputs))
                 model(inputs.to(device, non_blocking=True))
-                pending.append((start, reducer.end_batch()))
-                position = start + len(inputs)
+                shards.add(start, reducer.end_batch(), len(inputs))
                 bar.update(len(inputs))
-                if position - shard_start >= shard_size:
-                    flush()
-            flush()
+            shards.flush()
     except BaseException as exc:
-        _save_after_error(flush, exc, store)
+        shards.save_after(exc)
         raise
     finally:
         bar.close()
-    return tables
-
-
-def _save_after_error(flush, exc, store):
-    try:
-        flush()
-    except Exception as flush_exc:  # noqa: BLE001 - reported on the original error
-        exc.add_note(f"fastsmp scan: saving the last complete batches failed too: {flush_exc}")
-    if store is not None:
-        exc.add_note(
-            f"fastsmp scan: samples 0..{store.done} are saved in {store.out} "
-            f"({len(store.shards)} complete shards); run the same scan again to resume"
-        )
 
 
 # ---------------------------------------------------------------------------
@@ -990,8 +1039,8 @@ def _save_after_error(flush, exc, store):
 
 class _StoredArray:
     """A uniform face for the arrays :func:`scan_array` reads: ``shape``,
-    ``dtype``, ``chunks`` (storage chunks or None), ``read(slices)`` and
-    ``release(slices)`` (give back the memory a read mapped)."""
+    ``dtype``, ``chunks`` (storage chunks or None), ``read(slices)`` (the
+    tile as a NumPy array) and ``close()``."""
 
     chunks = None
 
@@ -1005,17 +1054,14 @@ class _StoredArray:
     def read(self, slices):
         return np.asarray(self.array[slices])
 
-    def release(self, slices):
-        pass
-
     def close(self):
         pass
 
 
 class _NpyFile(_StoredArray):
-    """A ``.npy`` file mapped read-only. The pages a tile touched are dropped
-    from the process (``madvise(MADV_DONTNEED)``) once it is reduced, so the
-    resident memory stays about one tile whatever the file size."""
+    """A ``.npy`` file mapped read-only. Each tile is copied out and the
+    pages it touched are dropped from the process (``madvise(MADV_DONTNEED)``),
+    so the resident memory stays about one tile whatever the file size."""
 
     def __init__(self, path):
         header = np.load(path, mmap_mode="r", allow_pickle=False)  # parses the header; no data read
@@ -1033,9 +1079,14 @@ class _NpyFile(_StoredArray):
         self._offset = offset
 
     def read(self, slices):
-        return self.array[slices]
+        # A C-ordered private copy: the kernels see the same array type for
+        # every source (no extra compilation for read-only strided views), and
+        # the mapped pages can be released before the tile is reduced.
+        tile = self.array[slices].copy(order="C")
+        self._release_pages(slices)
+        return tile
 
-    def release(self, slices):
+    def _release_pages(self, slices):
         if self._map is None or not hasattr(mmap, "MADV_DONTNEED"):
             return
         first = [s.start for s in slices]
@@ -1305,8 +1356,9 @@ def scan_array(source, axis=-1, *, out=None, key=None, chunk_bytes=64 << 20, hei
 
 
 def _reduce_tiles(stored, tile, kept, sink, smp_kwargs, progress):
-    import fastsmp
     from tqdm.auto import tqdm
+
+    import fastsmp
 
     total = math.prod(stored.shape) * stored.dtype.itemsize
     with tqdm(total=total, unit="B", unit_scale=True, desc="fastsmp smp", disable=not progress) as bar:
@@ -1315,7 +1367,6 @@ def _reduce_tiles(stored, tile, kept, sink, smp_kwargs, progress):
             smp, count = fastsmp.smp(block, return_counts=True, **smp_kwargs)
             sink.put(tuple(slices[a] for a in kept), smp, count)
             del block
-            stored.release(slices)
             bar.update(math.prod(s.stop - s.start for s in slices) * stored.dtype.itemsize)
 
 
@@ -1329,7 +1380,7 @@ def _parse_layer_spec(text):
     anything else is a module name or glob."""
     text = text.strip()
     if text.startswith(("nn.", "torch.nn.")):
-        import torch.nn as nn
+        from torch import nn
 
         name = text.rsplit(".", 1)[1]
         if not isinstance(getattr(nn, name, None), type):
@@ -1373,6 +1424,10 @@ def add_command(subparsers):
 
 
 def _run_scan(args):
+    # torch and Numba each bring an OpenMP thread team; spinning idle teams
+    # slow each other down several-fold on a busy CPU. Passive waiting costs
+    # microseconds per kernel. Set before torch or Numba's OpenMP loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     model = load_factory(args.model) if args.model else default_model()
     data = load_factory(args.data) if args.data else default_data(n=args.samples)
     layers = None
@@ -1392,7 +1447,7 @@ def _run_scan(args):
 def _print_summary(out):
     table = read_scan(out, columns=["sample_index", "layer", "smp"])
     samples = len(np.unique(table.column("sample_index").to_numpy())) if table.num_rows else 0
-    print(f"wrote {table.num_rows} rows ({samples} samples) to {out}")
+    print(f"{out}: {table.num_rows} rows, {samples} samples (read them with fastsmp.scan.read_scan or pandas.read_parquet)")
     if table.num_rows:
         means = table.group_by("layer").aggregate([("smp", "mean")]).to_pylist()
         width = max(len(str(row["layer"])) for row in means)

@@ -9,6 +9,9 @@ before numba is imported, hence here, at the top of the first conftest.
 import os
 
 os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+# torch's and Numba's OpenMP pools spin-wait against each other on a busy
+# 2-core machine; passive waiting keeps the suite's run time sane.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import pytest  # noqa: E402  (after the environment variable, on purpose)
 

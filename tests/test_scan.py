@@ -19,9 +19,9 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 nn = torch.nn
 
-import fastsmp  # noqa: E402
-from fastsmp import cli  # noqa: E402
-from fastsmp.scan import (  # noqa: E402
+import fastsmp
+from fastsmp import cli
+from fastsmp.scan import (
     MANIFEST,
     _batches,
     default_data,
@@ -77,11 +77,12 @@ def assert_rows_close(got, want):
 def test_cli_scan_with_no_model_matches_direct_smp(tmp_path, capsys):
     out = tmp_path / "scan"
     assert cli.main(["scan", "--out", str(out), "--samples", "48", "--no-progress"]) == 0
-    assert "wrote 240 rows (48 samples)" in capsys.readouterr().out
+    assert "240 rows, 48 samples" in capsys.readouterr().out
     table = read_scan(out)
     meta = json.loads(table.schema.metadata[b"fastsmp"])
     assert meta["identity"]["layers"] == ["1", "2", "4", "5", "7"]
     assert meta["fastsmp_version"] == fastsmp.__version__
+    assert meta["layer_axes"] == {name: [2, 3] for name in ["1", "2", "4", "5", "7"]}
     images = torch.stack([default_data(n=48)[i][0] for i in range(48)])
     want = expected_sequential(default_model(), images, {"1", "2", "4", "5", "7"})
     assert_rows_close(sorted_rows(table), want)
@@ -216,26 +217,27 @@ def test_a_module_called_twice_per_forward_gets_two_labels():
 
 
 class FailsAt(nn.Module):
-    """The default CNN, raising on the forward pass of batch ``fail_at``."""
+    """The default CNN, raising ``error`` on the forward pass of batch ``fail_at``."""
 
-    def __init__(self, fail_at=None):
+    def __init__(self, fail_at=None, error=RuntimeError):
         super().__init__()
         self.net = default_model()
-        self.fail_at, self.calls = fail_at, 0
+        self.fail_at, self.calls, self.error = fail_at, 0, error
 
     def forward(self, x):
         self.calls += 1
         if self.calls == self.fail_at:
-            raise RuntimeError("boom in the model")
+            raise self.error("boom in the model")
         return self.net(x)
 
 
-def test_a_model_raising_mid_scan_keeps_complete_shards_and_resume_completes(tmp_path):
+@pytest.mark.parametrize("error", [RuntimeError, KeyboardInterrupt], ids=["model-error", "ctrl-c"])
+def test_a_model_raising_mid_scan_keeps_complete_shards_and_resume_completes(tmp_path, error):
     data = default_data(n=40)
     reference = sorted_rows(scan_model(FailsAt(), data, batch_size=8, progress=False))
     out = tmp_path / "scan"
-    with pytest.raises(RuntimeError, match="boom") as info:
-        scan_model(FailsAt(fail_at=4), data, batch_size=8, shard_size=16, out=out, progress=False, model_name="m")
+    with pytest.raises(error, match="boom") as info:
+        scan_model(FailsAt(fail_at=4, error=error), data, batch_size=8, shard_size=16, out=out, progress=False, model_name="m")
     assert "samples 0..24 are saved" in "\n".join(info.value.__notes__)
     partial = read_scan(out)
     assert sorted(set(partial.column("sample_index").to_pylist())) == list(range(24))
@@ -291,12 +293,19 @@ def test_a_shard_renamed_but_not_yet_in_the_manifest_is_adopted(tmp_path):
     (out / MANIFEST).write_text(json.dumps(manifest))
     (out / ".part-00003.parquet.tmp-999").write_bytes(b"half a shard")
     model = FailsAt()
+    (out / "part-00003.parquet").write_bytes(b"not a shard of this scan")
     with pytest.warns(RuntimeWarning, match="part-00003"):
-        (out / "part-00003.parquet").write_bytes(b"not a shard of this scan")
         scan_model(model, data, batch_size=8, shard_size=8, out=out, progress=False)
     assert model.calls == 0  # the orphan shard held the last samples: nothing to recompute
     assert sorted(p.name for p in out.iterdir()) == [MANIFEST, "part-00000.parquet", "part-00001.parquet", "part-00002.parquet"]
     assert sorted_rows(read_scan(out)) == reference
+
+
+def test_a_shuffling_loader_is_refused_for_a_resumable_scan(tmp_path):
+    loader = torch.utils.data.DataLoader(default_data(n=8), batch_size=4, shuffle=True)
+    with pytest.raises(ValueError, match="shuffles"):
+        scan_model(default_model(), loader, out=tmp_path / "s", progress=False)
+    assert scan_model(default_model(), loader, progress=False).num_rows == 8 * 5  # in memory: fine
 
 
 def test_batches_skip_resumes_mid_batch_for_any_iterable():
@@ -332,7 +341,9 @@ def test_sigkill_mid_scan_then_rerun_gives_exactly_the_rows_of_an_uninterrupted_
     script = tmp_path / "scan_script.py"
     script.write_text(SCAN_SCRIPT)
     out = tmp_path / "scan"
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+    # passive OpenMP waiting: torch's and Numba's spinning thread teams slow
+    # each other down badly on a busy 2-core machine (correctness unaffected)
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_WAIT_POLICY="PASSIVE")
     victim = subprocess.Popen([sys.executable, str(script), str(out), "0.05"], env=env)
     try:
         deadline = time.monotonic() + 60
@@ -472,3 +483,38 @@ def test_scanning_a_large_npy_keeps_rss_bounded(tmp_path):
     assert int(lines) == rows
     assert float(total) == pytest.approx(rows * float(fastsmp.smp(line)), rel=1e-6)
     assert growth < 120 << 20, f"RSS grew by {growth / 2**20:.0f} MiB scanning a 320 MB file"
+
+
+FACTORIES = textwrap.dedent(
+    """
+    import torch
+
+    def make_model():
+        torch.manual_seed(3)
+        return torch.nn.Sequential(torch.nn.Conv1d(2, 3, 5), torch.nn.ReLU(), torch.nn.Conv1d(3, 3, 5), torch.nn.ReLU())
+
+    def make_data():
+        g = torch.Generator().manual_seed(4)
+        return torch.utils.data.DataLoader(torch.randn(10, 2, 50, generator=g), batch_size=4)
+    """
+)
+
+
+def test_cli_scan_with_user_factories_and_options(tmp_path, capsys):
+    factories = tmp_path / "factories.py"
+    factories.write_text(FACTORIES)
+    out = tmp_path / "scan"
+    argv = ["scan", "--model", f"{factories}:make_model", "--data", f"{factories}:make_data",
+            "--layers", "nn.ReLU", "--reduce", "channel", "--out", str(out), "--no-progress"]
+    assert cli.main(argv) == 0
+    table = read_scan(out)
+    assert table.num_rows == 10 * 2 * 3  # samples x ReLU layers x channels
+    assert json.loads(table.schema.metadata[b"fastsmp"])["identity"]["model"] == f"{factories}:make_model"
+    namespace = {}
+    exec(FACTORIES, namespace)
+    model, x = namespace["make_model"](), torch.cat(list(namespace["make_data"]()))
+    want = fastsmp.smp(model[:2](x).detach().numpy(), axis=-1)
+    got = table.filter(pa.compute.equal(table.column("layer").cast(pa.string()), "1")).column("smp").to_numpy()
+    np.testing.assert_array_equal(got, want.reshape(-1).astype(np.float64))
+    assert cli.main(["scan", "--model", "no_such_module_xyz:f", "--out", str(tmp_path / "o")]) == 1
+    assert "cannot import 'no_such_module_xyz'" in capsys.readouterr().err
