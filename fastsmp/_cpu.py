@@ -378,29 +378,37 @@ def _curvature_rows(x, out):
 
 
 @numba.njit(cache=True)
-def _fill_panel_row(r0, r1, r2, rtol, a, poison):
-    """``a[k]`` = floored ``|d|`` of line ``k`` at this row (rows ``r0..r2``
-    are 0-based slices: see :func:`_sum_strict_peaks`), and ``poison[k]``
-    turns NaN when ``r2`` holds a NaN or an inf."""
-    for k in range(r0.size):
-        v0 = r0[k]
-        v1 = r1[k]
-        v2 = r2[k]
-        a[k] = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
+def _fill_panel_row(x, o, j, i0, width, rtol, ring, r, poison):
+    """``ring[r, k]`` = floored ``|d|`` of line ``i0 + k`` of block ``o`` at
+    row ``j`` (see _1, _2 for the indexing), and ``poison[k]`` turns NaN
+    when sample ``j + 2`` of that line is a NaN or an inf."""
+    oo = np.uint64(o)
+    j0 = np.uint64(j)
+    base = np.uint64(i0)
+    rr = np.uint64(r)
+    for k in range(width):
+        i = base + np.uint64(k)
+        v0 = x[oo, j0, i]
+        v1 = x[oo, j0 + _1, i]
+        v2 = x[oo, j0 + _2, i]
+        ring[rr, k] = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
         poison[k] += v2 * 0.0
 
 
 @numba.njit(cache=True)
-def _add_panel_peaks(before, here, after, filters, zero, part, count, plateau):
-    """Add ``here`` (``a[j-1]`` of each line) where it is a kept strict
-    maximum between ``before`` and ``after``. ``part`` is in the working
-    dtype and ``count`` int32, flushed often (:func:`_smp_panels`): narrow
-    lanes make this loop twice as fast as float64 ones. ``zero`` is +0 in
-    the working dtype."""
-    for k in range(here.size):
-        prev = before[k]
-        cur = here[k]
-        nxt = after[k]
+def _add_panel_peaks(ring, before, here, after, width, filters, zero, part, count, plateau):
+    """Add ``ring[here]`` (``a[j-1]`` of each line) where it is a kept strict
+    maximum between ``ring[before]`` and ``ring[after]``. ``part`` is in the
+    working dtype and ``count`` int32, flushed often (:func:`_smp_panels`):
+    narrow lanes make this loop twice as fast as float64 ones. ``zero`` is
+    +0 in the working dtype."""
+    rb = np.uint64(before)
+    rh = np.uint64(here)
+    ra = np.uint64(after)
+    for k in range(width):
+        prev = ring[rb, k]
+        cur = ring[rh, k]
+        nxt = ring[ra, k]
         strict = _strict_peak(prev, cur, nxt, filters)
         part[k] += cur if strict else zero
         count[k] += np.int32(strict)
@@ -415,11 +423,11 @@ def _smp_panels(x, rtol, filters, flush):
     sums = np.empty(outer * inner)
     counts = np.empty(outer * inner, np.int64)
     no_mask = np.zeros(0, np.bool_)
+    zero = rtol - rtol
     for task in prange(outer * panels):
         o = task // panels
         i0 = (task - o * panels) * PANEL
-        i1 = min(i0 + PANEL, inner)
-        w = i1 - i0
+        w = min(PANEL, inner - i0)
         ring = np.zeros((3, w), x.dtype)  # a[j-2], a[j-1], a[j], by j % 3
         part = np.zeros(w, x.dtype)
         count = np.zeros(w, np.int32)
@@ -429,13 +437,12 @@ def _smp_panels(x, rtol, filters, flush):
         compensation = np.zeros(w)
         total_count = np.zeros(w, np.int64)
         for j in range(min(n, 2)):
-            row = x[o, j, i0:i1]
             for k in range(w):
-                poison[k] += row[k] * 0.0
+                poison[k] += x[o, j, i0 + k] * 0.0
         for j in range(max(m, 0)):
-            _fill_panel_row(x[o, j, i0:i1], x[o, j + 1, i0:i1], x[o, j + 2, i0:i1], rtol, ring[j % 3], poison)
+            _fill_panel_row(x, o, j, i0, w, rtol, ring, j % 3, poison)
             if j >= 2:  # a[j-1] may be a peak only when 1 <= j-1 <= m-2
-                _add_panel_peaks(ring[(j - 2) % 3], ring[(j - 1) % 3], ring[j % 3], filters, rtol - rtol, part, count, plateau)
+                _add_panel_peaks(ring, (j - 2) % 3, (j - 1) % 3, j % 3, w, filters, zero, part, count, plateau)
             if (j + 1) % flush == 0 or j == m - 1:
                 for k in range(w):
                     total[k], compensation[k] = _add_compensated(total[k], compensation[k], float(part[k]))
