@@ -15,7 +15,7 @@ import sys
 from ._version import __version__
 
 #: modules contributing subcommands (besides ``smp``, defined here)
-COMMAND_MODULES: list[str] = ["fastsmp.scan", "fastsmp.bench"]
+COMMAND_MODULES: list[str] = ["fastsmp.scan", "fastsmp.bench", "fastsmp.experiments"]
 
 
 def _parse_axis(text):
@@ -46,7 +46,6 @@ def _add_smp(subparsers):
 def _run_smp(args):
     import numpy as np
 
-    import fastsmp
 
     from .scan import scan_array  # streams the file in tiles of whole lines: bounded memory
 
