@@ -32,7 +32,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from ._elementwise import curvature, keep_peak, magnitude, peak_sides
+from ._elementwise import add_block, curvature, keep_peak, magnitude, peak_sides
 
 #: values of the floored second difference per block (rows layout)
 BLOCK = 1024
@@ -45,6 +45,7 @@ _curvature = curvature.cpu
 _magnitude = magnitude.cpu
 _keep_peak = keep_peak.cpu
 _peak_sides = peak_sides.cpu
+_add_block = add_block.cpu
 
 
 # --------------------------------------------------------------------------
@@ -517,15 +518,8 @@ def _combine_chunks(totals, counts):
 
 @numba.njit(cache=True)
 def _sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
-    blocks, per_block = order.shape
-    for b in range(blocks):
-        s = 0.0
-        k = 0
-        for t in range(per_block):
-            s += line_sums[order[b, t]]
-            k += line_counts[order[b, t]]
-        block_sums[b] += s
-        block_counts[b] += k
+    for b in range(order.shape[0]):
+        _add_block(line_sums, line_counts, order, b, block_sums, block_counts)
 
 
 # --------------------------------------------------------------------------

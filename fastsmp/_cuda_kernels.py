@@ -10,7 +10,7 @@ import functools
 
 from numba import cuda, float64, int64
 
-from ._elementwise import curvature, keep_peak, magnitude, peak_sides
+from ._elementwise import add_block, curvature, keep_peak, magnitude, peak_sides
 
 
 def _make_peak_finder(value):
@@ -65,6 +65,7 @@ def kernels(threads):
     because it sizes the shared-memory reduction)."""
     signal_peak_at, curvature_peak_at = _device_functions()
     curv = curvature.cuda
+    add = add_block.cuda
 
     @cuda.jit(device=True)
     def tile(lanes, items, inner, jblocks):
@@ -165,15 +166,8 @@ def kernels(threads):
     @cuda.jit
     def sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
         b = cuda.grid(1)
-        blocks, per_block = order.shape
-        if b < blocks:
-            s = 0.0
-            k = 0
-            for t in range(per_block):
-                s += line_sums[order[b, t]]
-                k += line_counts[order[b, t]]
-            block_sums[b] += s
-            block_counts[b] += k
+        if b < order.shape[0]:
+            add(line_sums, line_counts, order, b, block_sums, block_counts)
 
     @cuda.jit
     def cast(src, dst):

@@ -96,3 +96,16 @@ def peak_sides(l, r, before, value, after):
     right = after if p == r else value
     h = float(value)
     return h - float(left), h - float(right)
+
+
+@elementwise
+def add_block(line_sums, line_counts, order, b, block_sums, block_counts):
+    """Add the lines ``order[b, :]`` to block ``b``'s totals, in that order
+    (the SMP over several axes, SPEC section 6)."""
+    s = 0.0
+    k = 0
+    for t in range(order.shape[1]):
+        s += line_sums[order[b, t]]
+        k += line_counts[order[b, t]]
+    block_sums[b] += s
+    block_counts[b] += k
