@@ -34,7 +34,7 @@ from strategies import (
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 # Arrays small enough for the CUDA simulator (at most 3 x 4 x 13 or so).
-TINY = dict(max_dims=3, max_side=4, max_size=80, long_side=13)
+TINY = dict(max_dims=3, max_side=4, max_size=80, long_side=40)
 CUDA_SETTINGS = settings(
     max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -277,8 +277,15 @@ def test_cuda_plateaus_across_blocks(tiny_cuda, layout):
     items), lines along the last axis and across lanes."""
     sig = np.array([0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 2, 2, 2, 2, 2, 2, 2, 2, 3, 0, 1], np.float64)
     quad = _line_from_curvature(np.array([0, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 0, -3, -3, -3, -3, -3, -3, 0, 0, 0]))
-    x = np.stack([sig, sig[::-1], np.roll(sig, 3)])
-    q = np.stack([quad, quad[::-1], -quad]).astype(np.float64)
+    # peaks whose plateau starts in the last block of the line, and a NaN in the last sample
+    sig_end = np.zeros_like(sig)
+    sig_end[-4:-1] = [1, 2, 2]
+    sig_end[-1] = 1
+    quad_end = _line_from_curvature(np.r_[np.zeros(19, np.int64), 4, 0, 0])
+    quad_nan = quad.astype(np.float64)
+    quad_nan[-1] = np.nan
+    x = np.stack([sig, sig[::-1], np.roll(sig, 3), sig_end])
+    q = np.stack([quad, quad[::-1], -quad, quad_end, quad_nan]).astype(np.float64)
     axis = -1
     if layout == "first":  # lines along axis 0, fewer of them than lanes
         x, q, axis = x.T.copy(), q.T.copy(), 0
@@ -294,9 +301,12 @@ def test_cuda_plateaus_across_blocks(tiny_cuda, layout):
     expected = []
     for line in lines:
         a = np.abs(np.diff(line, 2))
-        expected.append(a[scipy.signal.find_peaks(a)[0]].sum())
+        expected.append(a[scipy.signal.find_peaks(a)[0]].sum() if np.isfinite(line).all() else np.nan)
     got = fastsmp.smp(q, axis=axis, backend="cuda")
     np.testing.assert_array_equal(got.ravel(), expected)
+    assert np.count_nonzero(np.isnan(got)) == got.size // 5 and np.count_nonzero(got == 4) == got.size // 5
+    mask = fastsmp.find_peaks(x, axis=axis, backend="cuda")
+    assert np.moveaxis(mask, axis, -1)[3, ..., -3].all()  # sig_end's plateau [2, 2] at -3, -2
 
 
 def test_finite_overflow_in_curvature_agrees():
