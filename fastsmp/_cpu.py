@@ -38,8 +38,9 @@ from ._elementwise import add_block, curvature, keep_peak, magnitude, peak_sides
 BLOCK = 1024
 #: a chunk of a long line is at least this many samples
 MIN_CHUNK = 1 << 16
-#: lines per task in the panels layout
-PANEL = 256
+#: most lines per task in the panels layout (wide panels read long
+#: contiguous runs of each row; see _panel_width)
+MAX_PANEL = 4096
 
 _curvature = curvature.cpu
 _magnitude = magnitude.cpu
@@ -417,18 +418,18 @@ def _add_panel_peaks(ring, before, here, after, width, filters, zero, part, coun
 
 
 @numba.njit(parallel=True, cache=True)
-def _smp_panels(x, rtol, filters, flush):
+def _smp_panels(x, rtol, filters, flush, width):
     outer, n, inner = x.shape
     m = n - 2
-    panels = -(-inner // PANEL)
+    panels = -(-inner // width)
     sums = np.empty(outer * inner)
     counts = np.empty(outer * inner, np.int64)
     no_mask = np.zeros(0, np.bool_)
     zero = rtol - rtol
     for task in prange(outer * panels):
         o = task // panels
-        i0 = (task - o * panels) * PANEL
-        w = min(PANEL, inner - i0)
+        i0 = (task - o * panels) * width
+        w = min(width, inner - i0)
         ring = np.zeros((3, w), x.dtype)  # a[j-2], a[j-1], a[j], by j % 3
         part = np.zeros(w, x.dtype)
         count = np.zeros(w, np.int32)
@@ -469,13 +470,13 @@ def _mark_panel_row(r0, r1, r2, filters, mask, plateau):
 
 
 @numba.njit(parallel=True, cache=True)
-def _find_peaks_panels(x, filters, mask):
+def _find_peaks_panels(x, filters, mask, width):
     outer, n, inner = x.shape
-    panels = -(-inner // PANEL)
+    panels = -(-inner // width)
     for task in prange(outer * panels):
         o = task // panels
-        i0 = (task - o * panels) * PANEL
-        i1 = min(i0 + PANEL, inner)
+        i0 = (task - o * panels) * width
+        i1 = min(i0 + width, inner)
         plateau = np.zeros(i1 - i0, np.bool_)
         for j in range(1, n - 1):
             _mark_panel_row(x[o, j - 1, i0:i1], x[o, j, i0:i1], x[o, j + 1, i0:i1], filters, mask[o, j, i0:i1], plateau)
@@ -534,6 +535,15 @@ def _panel_flush(dtype):
     return 64 if dtype == np.float32 else 1024
 
 
+def _panel_width(outer, inner):
+    """Panels as wide as possible (long contiguous reads of every row), yet
+    at least two per thread when there are few of them."""
+    threads = numba.get_num_threads()
+    per_outer = max(1, -(-2 * threads // max(outer, 1)))
+    width = -(-inner // per_outer)
+    return max(1, min(MAX_PANEL, -(-width // 16) * 16))
+
+
 def _rows_tiling(lines, n):
     """``(lines_per_task, chunks)``: whole lines per task when there are
     enough of them, otherwise each line cut into chunks."""
@@ -574,7 +584,7 @@ def smp_lines(x, rtol, filters):
         return np.zeros(outer * inner), np.zeros(outer * inner, np.int64)
     with _serialized():
         if inner > 1:
-            return _smp_panels(x, rtol, filters, _panel_flush(x.dtype))
+            return _smp_panels(x, rtol, filters, _panel_flush(x.dtype), _panel_width(outer, inner))
         rows = x.reshape(outer, n)
         if 5 <= n <= BLOCK and rows.flags.c_contiguous:
             tasks = 8 * numba.get_num_threads()
@@ -592,7 +602,7 @@ def find_peaks_lines(a, filters):
         return mask
     with _serialized():
         if inner > 1:
-            _find_peaks_panels(a, filters, mask)
+            _find_peaks_panels(a, filters, mask, _panel_width(outer, inner))
         else:
             _find_peaks_rows(a.reshape(outer, n), filters, *_rows_tiling(outer, n), mask.reshape(outer, n))
     return mask
