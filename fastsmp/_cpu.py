@@ -236,6 +236,13 @@ def _chunk_bounds(m, chunks, c):
 # --------------------------------------------------------------------------
 
 
+@numba.njit(inline="always")
+def _task(task, chunks, lines_per_task, lines):
+    """Task ``task`` of the rows layout: chunk ``c`` of lines ``[first, end)``."""
+    group = task // chunks
+    return task - group * chunks, group * lines_per_task, min((group + 1) * lines_per_task, lines)
+
+
 @numba.njit(cache=True)
 def _smp_row_chunk(x, line, rtol, filters, chunks, c, buf, no_mask):
     n = x.shape[1]
@@ -260,13 +267,11 @@ def _smp_rows(x, rtol, filters, lines_per_task, chunks):
     lines, n = x.shape
     totals = np.zeros((lines, chunks))
     counts = np.zeros((lines, chunks), np.int64)
-    groups = -(-lines // lines_per_task)
     no_mask = np.zeros(0, np.bool_)
-    for task in prange(groups * chunks):
-        group = task // chunks
-        c = task - group * chunks
+    for task in prange(-(-lines // lines_per_task) * chunks):
+        c, first, end = _task(task, chunks, lines_per_task, lines)
         buf = np.empty(BLOCK + 2, x.dtype)
-        for line in range(group * lines_per_task, min((group + 1) * lines_per_task, lines)):
+        for line in range(first, end):
             totals[line, c], counts[line, c] = _smp_row_chunk(x, line, rtol, filters, chunks, c, buf, no_mask)
     return totals, counts
 
@@ -345,20 +350,18 @@ def _find_peaks_rows(x, filters, lines_per_task, chunks, mask):
     lines, n = x.shape
     blocks = -(-(n // chunks + 2) // BLOCK)  # per chunk, at most
     plateaus = np.zeros((lines, chunks, blocks), np.bool_)
-    groups = -(-lines // lines_per_task)
-    for task in prange(groups * chunks):
-        group = task // chunks
-        c = task - group * chunks
+    tasks = -(-lines // lines_per_task) * chunks
+    for task in prange(tasks):
+        c, first, end = _task(task, chunks, lines_per_task, lines)
         lo, hi = _chunk_bounds(n, chunks, c)
-        for line in range(group * lines_per_task, min((group + 1) * lines_per_task, lines)):
+        for line in range(first, end):
             for b in range(lo, hi, BLOCK):
                 e = min(b + BLOCK, hi)
                 plateaus[line, c, (b - lo) // BLOCK] = _mark_strict_peaks(x, line, b - 1, e - b + 2, filters, mask)
-    for task in prange(groups * chunks):
-        group = task // chunks
-        c = task - group * chunks
+    for task in prange(tasks):
+        c, first, end = _task(task, chunks, lines_per_task, lines)
         lo, hi = _chunk_bounds(n, chunks, c)
-        for line in range(group * lines_per_task, min((group + 1) * lines_per_task, lines)):
+        for line in range(first, end):
             for b in range(lo, hi, BLOCK):
                 if plateaus[line, c, (b - lo) // BLOCK]:
                     _scan_signal(x[line], b, min(b + BLOCK, hi), n, 0.0, filters, mask[line])
