@@ -19,6 +19,9 @@ scalar scan of SPEC section 5 redoes that block or line. A chunk owns the
 peaks whose *left edge* lies in it and follows a plateau past its end, so
 every peak is found exactly once however the line is cut.
 
+The kernels called from Python release the GIL (``nogil``), so calls from
+several threads (or Dask workers) run side by side.
+
 Only the loop that adds peak heights (:func:`_sum_strict_peaks`) may
 reassociate (``fastmath={"reassoc"}``); SPEC section 3 forbids it elsewhere.
 """
@@ -262,7 +265,7 @@ def _smp_row_chunk(x, line, rtol, filters, chunks, c, buf, no_mask):
     return total + compensation, count
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _smp_rows(x, rtol, filters, lines_per_task, chunks):
     lines, n = x.shape
     totals = np.zeros((lines, chunks))
@@ -318,7 +321,7 @@ def _sum_short_lines(flat, start, a, lines, n, filters, sums, counts, plateaus):
         plateaus[g] = plateau
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _smp_short_rows(flat, n, rtol, filters, lines_per_task):
     """SMP of the C-contiguous lines of length ``n`` (``5 <= n <= BLOCK``)
     stored in ``flat``, ``lines_per_task`` at a time: one fill and one sum
@@ -342,7 +345,7 @@ def _smp_short_rows(flat, n, rtol, filters, lines_per_task):
     return sums, counts
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _find_peaks_rows(x, filters, lines_per_task, chunks, mask):
     """Two passes, so that no store can undo another: all strict maxima
     first, then the exact scan of the blocks where a plateau starts (its
@@ -367,7 +370,7 @@ def _find_peaks_rows(x, filters, lines_per_task, chunks, mask):
                     _scan_signal(x[line], b, min(b + BLOCK, hi), n, 0.0, filters, mask[line])
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _curvature_rows(x, out):
     lines, n = x.shape
     for line in prange(lines):
@@ -420,7 +423,7 @@ def _add_panel_peaks(ring, before, here, after, width, filters, zero, part, coun
         plateau[k] |= np.uint8(_plateau_start(prev, cur, nxt))
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _smp_panels(x, rtol, filters, flush, width):
     outer, n, inner = x.shape
     m = n - 2
@@ -472,7 +475,7 @@ def _mark_panel_row(r0, r1, r2, filters, mask, plateau):
         plateau[k] |= _plateau_start(r0[k], r1[k], r2[k])
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _find_peaks_panels(x, filters, mask, width):
     outer, n, inner = x.shape
     panels = -(-inner // width)
@@ -489,7 +492,7 @@ def _find_peaks_panels(x, filters, mask, width):
                 _scan_signal(x[o, :, i0 + k], 1, n - 1, n, 0.0, filters, mask[o, :, i0 + k])
 
 
-@numba.njit(parallel=True, cache=True)
+@numba.njit(parallel=True, cache=True, nogil=True)
 def _curvature_panels(x, out):
     outer, n, inner = x.shape
     for row in prange(outer * max(n - 2, 0)):
@@ -504,7 +507,7 @@ def _curvature_panels(x, out):
 # --------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _combine_chunks(totals, counts):
     lines, chunks = totals.shape
     sums = np.empty(lines)
@@ -520,7 +523,7 @@ def _combine_chunks(totals, counts):
     return sums, line_counts
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
     for b in range(order.shape[0]):
         _add_block(line_sums, line_counts, order, b, block_sums, block_counts)
