@@ -183,6 +183,15 @@ class Row:
     nbytes: int
     ceiling_seconds: float
     baselines: dict = field(default_factory=dict)  # name -> seconds
+    shape: tuple = ()
+
+    @property
+    def what(self):
+        """The array actually timed (the short and smoke sizes differ from the
+        case's title)."""
+        c = self.case
+        op = {"smp": "smp", "smp_counts": "smp+counts", "find_peaks": "find_peaks"}[c.op]
+        return f"{op} {'x'.join(map(str, self.shape))} {c.dtype[:1]}{c.dtype[-2:]}, axis={c.axis}"
 
     @property
     def gbps(self):
@@ -198,7 +207,7 @@ def run_case(case, size="short", baselines=BASELINES, slow_baselines_on=None):
     import fastsmp
 
     x = case.make(size)
-    row = Row(case, 0.0, x.nbytes, 0.0)
+    row = Row(case, 0.0, x.nbytes, 0.0, shape=x.shape)
     row.seconds = best_time(lambda: case.call(fastsmp, x, backend="cpu"))
     row.ceiling_seconds = best_time(lambda: ceiling_read(x))
     for name, fn in baselines.items():
@@ -251,7 +260,7 @@ def format_table(rows):
     lines = [head]
     for r in rows:
         lines.append(
-            [r.case.name, r.case.title, "cpu", f"{r.gbps:.1f}", f"{r.of_ceiling:.2f}"]
+            [r.case.name, r.what, "cpu", f"{r.gbps:.1f}", f"{r.of_ceiling:.2f}"]
             + [f"{r.baselines[n] / r.seconds:.1f}x" if n in r.baselines else "-" for n in names]
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]

@@ -130,3 +130,22 @@ def test_bad_axis(stored, capsys):
     with pytest.raises(SystemExit) as info:
         cli.main(["smp", str(path), "--axis", "x"])
     assert info.value.code == 2  # argparse: a usage error
+
+
+def test_bench_prints_one_row_per_case(capsys):
+    from fastsmp.cli import main
+
+    assert main(["bench", "--size", "smoke", "--cases", "af", "--no-latency"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split() for line in out.splitlines() if line[:2] in ("a ", "f ")]
+    assert [r[0] for r in rows] == ["a", "f"]
+    assert "x ceiling" in out and "vs scipy loop" in out
+    for r in rows:
+        assert float(r[r.index("cpu") + 2]) > 0  # the fraction of the ceiling was measured
+
+
+def test_bench_rejects_unknown_cases(capsys):
+    from fastsmp.cli import main
+
+    assert main(["bench", "--cases", "az"]) == 1
+    assert "unknown case" in capsys.readouterr().err
