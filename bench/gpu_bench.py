@@ -2,65 +2,112 @@
 ``torch.sum`` over the same tensor (the bandwidth ceiling on a GPU), the same
 SMP written in torch ops, and ``cupyx.scipy.signal.find_peaks`` in a loop
 (where CuPy is installed). Also checks that no host copy of the input is
-made (CUDA memcpy activity seen by the torch profiler) and that the results
-match the CPU backend. Run by bench/gpu_check.sh."""
+made (device-to-host copies seen by the torch profiler, CUPTI) and that the
+results match the CPU backend. Run by bench/gpu_check.sh.
+
+Two timings per case, both with CUDA events:
+
+* **stream**: 20 calls queued back to back, the time per call. This is the
+  throughput of a scan that reduces tensor after tensor: Python's work for
+  call k+1 overlaps the GPU's work for call k. The ratios use it.
+* **latency**: one call, synchronised before and after (median of 20): what
+  a lone call costs, Python and launches included.
+"""
 
 import argparse
 import datetime
+import statistics
 import sys
+import time
 
 import numpy as np
 import torch
 
 import fastsmp
-from fastsmp import bench
+from fastsmp import _cuda, bench
 
 CASES = [
-    ("a", "8192x8192 f32, axis=-1", (8192, 8192), -1),
-    ("a+", "16384x16384 f32, axis=-1", (16384, 16384), -1),
-    ("c", "256x64x56x56 f32, axis=(-2,-1)", (256, 64, 56, 56), (-2, -1)),
-    ("d", "8 x 2**26 f32, axis=-1", (8, 1 << 26), -1),
+    # key, title, shape, axis, op
+    ("a", "8192x8192 f32, axis=-1", (8192, 8192), -1, "smp"),
+    ("a+", "16384x16384 f32, axis=-1", (16384, 16384), -1, "smp"),
+    ("b+", "16384x16384 f32, axis=-2", (16384, 16384), -2, "smp"),
+    ("c", "256x64x56x56 f32, axis=(-2,-1)", (256, 64, 56, 56), (-2, -1), "smp"),
+    ("d", "8 x 2**26 f32, axis=-1", (8, 1 << 26), -1, "smp"),
+    ("f+", "find_peaks on (a+)", (16384, 16384), -1, "find_peaks"),
+    ("g+", "return_counts on (a+)", (16384, 16384), -1, "smp_counts"),
 ]
+SWEEP = [(t, k) for t in (128, 256, 512) for k in (4, 8, 16)]
 
 
-def cuda_time(fn, repeat=10):
+def _events():
+    return torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+
+
+def stream_time(fn, calls=20):
+    for _ in range(3):
+        fn()
+    torch.cuda.synchronize()
+    start, end = _events()
+    start.record()
+    for _ in range(calls):
+        fn()
+    end.record()
+    end.synchronize()
+    return start.elapsed_time(end) / 1e3 / calls
+
+
+def latency(fn, repeat=20):
     fn()
     torch.cuda.synchronize()
-    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-    best = float("inf")
+    times = []
     for _ in range(repeat):
+        start, end = _events()
         start.record()
         fn()
         end.record()
         end.synchronize()
-        best = min(best, start.elapsed_time(end) / 1e3)
-    return best
+        times.append(start.elapsed_time(end) / 1e3)
+    return statistics.median(times)
 
 
-def host_copy_bytes(fn):
-    """Bytes moved device -> host while ``fn`` runs (CUPTI, all libraries)."""
+def host_time(fn, calls=50):
+    """Python's own time per call (no synchronisation inside the loop)."""
+    fn()
+    torch.cuda.synchronize()
+    t = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    host = (time.perf_counter() - t) / calls
+    torch.cuda.synchronize()
+    return host
+
+
+def dtoh_copies(fn):
+    """Device-to-host copies (count, bytes) while ``fn`` runs, from CUPTI."""
     from torch.profiler import ProfilerActivity, profile
 
     with profile(activities=[ProfilerActivity.CUDA, ProfilerActivity.CPU]) as prof:
         fn()
         torch.cuda.synchronize()
-    total = 0
-    for e in prof.events():
-        if "Memcpy DtoH" in e.name or "Memcpy DtoH" in str(getattr(e, "key", "")):
-            total += int(getattr(e, "bytes", 0) or 0) or 1
-    return total
+    events = list(prof.events())
+    copies = [e for e in events if "DtoH" in e.name or "Device -> Host" in e.name]
+    try:
+        kernels = sorted({e.name.split("(")[0][-60:] for e in events if e.device_type.name == "CUDA"})
+    except Exception:  # only a diagnostic
+        kernels = []
+    return len(copies), kernels
 
 
 def cupy_loop_seconds(x, axis, lines=64):
-    """cupyx.scipy.signal.find_peaks on ``lines`` lines, scaled to all."""
+    """cupyx.scipy.signal.find_peaks on ``lines`` lines of |d|, scaled to all lines."""
     try:
         import cupy
         from cupyx.scipy.signal import find_peaks
     except ImportError:
         return None
-    v = cupy.asarray(x.movedim(axis if isinstance(axis, int) else -1, -1).reshape(-1, x.shape[-1]))
-    some = v[:lines]
-    a = cupy.abs(some[:, :-2] + some[:, 2:] - 2 * some[:, 1:-1])
+    ax = axis if isinstance(axis, int) else axis[-1]
+    v = cupy.asarray(x.movedim(ax, -1).reshape(-1, x.shape[ax])[:lines].contiguous())
+    a = cupy.abs(v[:, :-2] + v[:, 2:] - 2 * v[:, 1:-1])
 
     def run():
         for line in a:
@@ -68,57 +115,169 @@ def cupy_loop_seconds(x, axis, lines=64):
 
     run()
     cupy.cuda.Device().synchronize()
-    t = datetime.datetime.now()
+    t = time.perf_counter()
     run()
     cupy.cuda.Device().synchronize()
-    return (datetime.datetime.now() - t).total_seconds() * v.shape[0] / lines
+    all_lines = x.numel() // x.shape[ax]
+    return (time.perf_counter() - t) * all_lines / lines
+
+
+def torch_allocator(shape, dtype):
+    """Device arrays from torch's caching allocator (no cudaMalloc/cudaFree,
+    which synchronises, per call)."""
+    from numba import cuda
+
+    t = torch.empty(shape, dtype=getattr(torch, np.dtype(dtype).name), device="cuda")
+    return cuda.as_cuda_array(t)
+
+
+def call(op, x, axis):
+    if op == "find_peaks":
+        return fastsmp.find_peaks(x, axis=axis)
+    return fastsmp.smp(x, axis=axis, return_counts=op == "smp_counts")
+
+
+def check_against_cpu(op, x, axis):
+    small = x[:3] if x.dim() > 1 else x
+    got = call(op, small, axis)
+    want = call(op, small.cpu(), axis)
+    if op == "smp_counts":
+        return np.array_equal(got[1].cpu().numpy(), want[1].numpy()) and np.allclose(
+            got[0].cpu().numpy(), want[0].numpy(), rtol=1e-5
+        )
+    if op == "find_peaks":
+        return np.array_equal(got.cpu().numpy(), want.numpy())
+    return np.allclose(got.cpu().numpy(), want.numpy(), rtol=1e-5)
+
+
+def run_case(key, title, shape, axis, op):
+    g = torch.Generator(device="cuda").manual_seed(0)
+    x = torch.randn(shape, device="cuda", generator=g).relu_()
+    case = bench.Case(key, title, shape, axis=axis, op=op)
+    fn = lambda: call(op, x, axis)  # noqa: E731
+    row = dict(key=key, title=title)
+    row["stream"] = stream_time(fn)
+    row["latency"] = latency(fn)
+    row["host"] = host_time(fn)
+    row["sum"] = stream_time(lambda: x.sum())
+    row["sum_latency"] = latency(lambda: x.sum())
+    original = _cuda.device_array
+    _cuda.device_array = torch_allocator
+    try:
+        row["stream_torch_alloc"] = stream_time(fn)
+        row["latency_torch_alloc"] = latency(fn)
+        row["host_torch_alloc"] = host_time(fn)
+    finally:
+        _cuda.device_array = original
+    row["ops"] = stream_time(lambda: bench.torch_ops(case, x), calls=3)
+    row["cupy"] = cupy_loop_seconds(x, axis)
+    row["dtoh"], row["kernels"] = dtoh_copies(fn)
+    out = fn()
+    out = out[0] if isinstance(out, tuple) else out
+    row["stays_on_gpu"] = out.is_cuda and out.device == x.device
+    row["agrees"] = check_against_cpu(op, x, axis)
+    row["gbps"] = x.numel() * 4 / row["stream"] / 1e9
+    row["sum_gbps"] = x.numel() * 4 / row["sum"] / 1e9
+    del x
+    torch.cuda.empty_cache()
+    return row
+
+
+def sweep(shape, axis):
+    """Kernel time of smp for each launch configuration (stream timing)."""
+    g = torch.Generator(device="cuda").manual_seed(1)
+    x = torch.randn(shape, device="cuda", generator=g).relu_()
+    old = _cuda.config
+    out = {}
+    try:
+        for threads, items in SWEEP:
+            _cuda.config = _cuda.LaunchConfig(threads=threads, items=items, lanes=32)
+            out[(threads, items)] = x.numel() * 4 / stream_time(lambda: fastsmp.smp(x, axis=axis)) / 1e9
+    finally:
+        _cuda.config = old
+    del x
+    torch.cuda.empty_cache()
+    return out
+
+
+def host_breakdown():
+    """Python's cost of the pieces of one call, microseconds."""
+    from numba import cuda
+
+    x = torch.randn(4096, 4096, device="cuda")
+    dev = cuda.as_cuda_array(x)
+    parts = {
+        "as_cuda_array": lambda: cuda.as_cuda_array(x),
+        "reshape to 3-D": lambda: dev.reshape((1, 4096, 4096)),
+        "numba device_array": lambda: cuda.device_array(4096, np.float64),
+        "torch alloc + as_cuda_array": lambda: torch_allocator(4096, np.float64),
+        "torch.as_tensor(device array)": lambda: torch.as_tensor(dev, device="cuda"),
+        "fastsmp.smp whole call": lambda: fastsmp.smp(x),
+        "torch.sum whole call": lambda: x.sum(),
+    }
+    return {k: host_time(f, calls=200) * 1e6 for k, f in parts.items()}
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--out", default=None)
+    p.add_argument("--cases", default=",".join(c[0] for c in CASES))
+    p.add_argument("--no-sweep", action="store_true")
     args = p.parse_args()
     name = torch.cuda.get_device_name()
-    rows = []
-    for key, title, shape, axis in CASES:
+    wanted = args.cases.split(",")
+    lines = [
+        f"GPU benchmark, {datetime.date.today().isoformat()}, {name}, torch {torch.__version__}",
+        "",
+        "| case | what | GB/s (stream) | x torch.sum (stream) | latency ms (x torch.sum) | host us/call |"
+        " stream GB/s, torch allocator | vs torch ops | vs cupy find_peaks loop | DtoH copies | on GPU, agrees with cpu |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    ok = True
+    for key, title, shape, axis, op in CASES:
+        if key not in wanted:
+            continue
         try:
-            g = torch.Generator(device="cuda").manual_seed(0)
-            x = torch.randn(shape, device="cuda", generator=g).relu_()
-            case = bench.Case(key, title, shape, axis=axis)
-            t = cuda_time(lambda: fastsmp.smp(x, axis=axis))
-            t_sum = cuda_time(lambda: x.sum())
-            t_ops = cuda_time(lambda: bench.torch_ops(case, x), repeat=3)
-            t_cupy = cupy_loop_seconds(x, axis)
-            copied = host_copy_bytes(lambda: fastsmp.smp(x, axis=axis))
-            got, counts = fastsmp.smp(x, axis=axis, return_counts=True)
-            assert got.is_cuda and counts.is_cuda, "results must stay on the GPU"
-            small = x[:2] if x.dim() > 1 else x
-            exp_s, exp_k = fastsmp.smp(small.cpu().numpy(), axis=axis, return_counts=True, backend="cpu")
-            s2, k2 = fastsmp.smp(small, axis=axis, return_counts=True)
-            agree = np.array_equal(k2.cpu().numpy(), exp_k) and np.allclose(s2.cpu().numpy(), exp_s, rtol=1e-5)
-            gbps = x.numel() * 4 / t / 1e9
-            rows.append(
-                f"| {key} | {title} | {gbps:.0f} | {t_sum / t:.2f} | {t_ops / t:.1f}x | "
-                + (f"{t_cupy / t:.0f}x" if t_cupy else "n/a")
-                + f" | {copied} | {'yes' if agree else 'NO'} |"
+            r = run_case(key, title, shape, axis, op)
+            cupy = f"{r['cupy'] / r['stream']:.0f}x" if r["cupy"] else "n/a"
+            lines.append(
+                f"| {key} | {title} | {r['gbps']:.0f} | {r['sum'] / r['stream']:.2f} |"
+                f" {r['latency'] * 1e3:.3f} ({r['sum_latency'] / r['latency']:.2f}) |"
+                f" {r['host'] * 1e6:.0f} / {r['host_torch_alloc'] * 1e6:.0f} |"
+                f" {x_gbps(shape, r['stream_torch_alloc']):.0f} |"
+                f" {r['ops'] / r['stream']:.1f}x | {cupy} | {r['dtoh']} |"
+                f" {'yes' if r['stays_on_gpu'] else 'NO'}, {'yes' if r['agrees'] else 'NO'} |"
             )
-            print(rows[-1], flush=True)
-            x = None  # free the GPU memory before the next case
-            torch.cuda.empty_cache()
+            print(lines[-1], "kernels:", r["kernels"], flush=True)
+            ok &= r["dtoh"] == 0 and r["stays_on_gpu"] and r["agrees"]
         except Exception as exc:  # one failing case must not hide the others
-            rows.append(f"| {key} | {title} | error: {type(exc).__name__}: {exc} | | | | | |")
-            print(rows[-1], file=sys.stderr, flush=True)
-    head = (
-        f"GPU benchmark, {datetime.date.today().isoformat()}, {name}, torch {torch.__version__}\n\n"
-        "| case | what | GB/s | x torch.sum | vs torch ops | vs cupy find_peaks loop | DtoH bytes | agrees with cpu |\n"
-        "|---|---|---|---|---|---|---|---|"
-    )
-    table = head + "\n" + "\n".join(rows)
+            ok = False
+            lines.append(f"| {key} | {title} | error: {type(exc).__name__}: {exc} |")
+            print(lines[-1], file=sys.stderr, flush=True)
+    try:
+        lines += ["", "Python's time per call, us (perf_counter, 200 calls, 4096x4096 f32):", ""]
+        lines += [f"- {k}: {v:.1f}" for k, v in host_breakdown().items()]
+    except Exception as exc:
+        lines.append(f"host breakdown failed: {type(exc).__name__}: {exc}")
+    if not args.no_sweep:
+        for key, shape, axis in [("a+", (16384, 16384), -1), ("c", (256, 64, 56, 56), (-2, -1)), ("d", (8, 1 << 26), -1)]:
+            try:
+                res = sweep(shape, axis)
+                lines += ["", f"Launch configurations, case {key}, GB/s (stream):", ""]
+                lines += [" ".join(f"{t}x{k}={v:.0f}" for (t, k), v in res.items())]
+            except Exception as exc:
+                lines.append(f"sweep {key} failed: {type(exc).__name__}: {exc}")
+            print(lines[-1], flush=True)
+    table = "\n".join(lines)
     print(table)
     if args.out:
         with open(args.out, "w") as f:
             f.write(table + "\n")
-    return 0 if all("error" not in r and "NO" not in r for r in rows) else 1
+    return 0 if ok else 1
+
+
+def x_gbps(shape, seconds):
+    return int(np.prod(shape)) * 4 / seconds / 1e9
 
 
 if __name__ == "__main__":

@@ -128,15 +128,23 @@ def _kernels(threads):
 
 def _launch(x_shape, along):
     """Grid and tiling for a 3-D ``(outer, n, inner)`` problem whose line axis
-    has ``along`` positions to cover."""
+    has ``along`` positions to cover: ``(kernels, blocks, threads, tiling)``
+    with ``tiling = (lanes, step, items, jblocks)``."""
     outer, n, inner = x_shape
     threads = config.threads
     # Lanes across lines only where there are enough of them to fill a warp.
     lanes = min(config.lanes, threads) if inner >= config.lanes else 1
-    span = (threads // lanes) * config.items
-    jblocks = max(1, -(-along // span))
-    iblocks = -(-inner // lanes)
-    return _kernels(threads), outer * jblocks * iblocks, threads, lanes, jblocks
+    # Threads along the line: a power of two, no more than it takes to cover
+    # the line in ``items`` steps; the rest of the block takes more lines of
+    # the outer axis (short lines, e.g. 56-sample image rows, would leave
+    # most of a block idle otherwise).
+    step = threads // lanes
+    while step > 1 and (step // 2) * config.items >= along:
+        step //= 2
+    rows = threads // (lanes * step)
+    jblocks = max(1, -(-along // (step * config.items)))
+    blocks = -(-outer // rows) * jblocks * -(-inner // lanes)
+    return _kernels(threads), blocks, threads, (lanes, step, config.items, jblocks)
 
 
 def _flat_grid(size):
@@ -155,36 +163,39 @@ def _fill(dev, value):
         kernels["fill"][_flat_grid(flat.size)](flat, value)
 
 
+#: partials per line above which one block, not one thread, adds them up
+LONG_LINE_PARTIALS = 64
+
+
 def smp_lines(x, rtol, filters):
     outer, n, inner = x.shape
     lines = outer * inner
-    kernels, blocks, threads, lanes, jblocks = _launch(x.shape, n)
+    kernels, blocks, threads, tiling = _launch(x.shape, n)
     sums = device_array(lines, np.float64)
     line_counts = device_array(lines, np.int64)
     if lines == 0:
         return sums, line_counts
-    totals = device_array((outer, jblocks, inner), np.float64)
-    counts = device_array((outer, jblocks, inner), np.int64)
     if n == 0:
         _fill(sums, 0.0)
         _fill(line_counts, 0)
         return sums, line_counts
-    kernels["smp_partials"][blocks, threads](
-        x, rtol, _as_kernel_filters(filters), lanes, config.items, totals, counts
-    )
-    kernels["combine_partials"][_flat_grid(lines)](totals, counts, sums, line_counts)
+    jblocks = tiling[3]
+    totals = device_array((outer, jblocks, inner), np.float64)
+    counts = device_array((outer, jblocks, inner), np.int64)
+    kernels["smp_partials"][blocks, threads](x, rtol, _as_kernel_filters(filters), tiling, totals, counts)
+    if jblocks > LONG_LINE_PARTIALS:  # few long lines: a block per line
+        kernels["combine_long_partials"][lines, threads](totals, counts, sums, line_counts)
+    else:
+        kernels["combine_partials"][_flat_grid(lines)](totals, counts, sums, line_counts)
     return sums, line_counts
 
 
 def find_peaks_lines(a, filters):
-    outer, n, inner = a.shape
     mask = device_array(a.shape, np.bool_)
     _fill(mask, False)
     if mask.size:
-        kernels, blocks, threads, lanes, jblocks = _launch(a.shape, n)
-        kernels["find_peaks"][blocks, threads](
-            a, _as_kernel_filters(filters), lanes, config.items, jblocks, mask
-        )
+        kernels, blocks, threads, tiling = _launch(a.shape, a.shape[1])
+        kernels["find_peaks"][blocks, threads](a, _as_kernel_filters(filters), tiling, mask)
     return mask
 
 
@@ -192,8 +203,8 @@ def curvature_lines(x):
     outer, n, inner = x.shape
     out = device_array((outer, max(n - 2, 0), inner), x.dtype)
     if out.size:
-        kernels, blocks, threads, lanes, jblocks = _launch(x.shape, n - 2)
-        kernels["curvature_lines"][blocks, threads](x, lanes, config.items, jblocks, out)
+        kernels, blocks, threads, tiling = _launch(x.shape, n - 2)
+        kernels["curvature_lines"][blocks, threads](x, tiling, out)
     return out
 
 

@@ -68,31 +68,34 @@ def kernels(threads):
     add = add_block.cuda
 
     @cuda.jit(device=True)
-    def tile(lanes, items, inner, jblocks):
+    def tile(tiling, outer, inner):
         """This thread's line ``(o, i)``, its block's stretch ``jb`` of the
-        line, its first sample ``t0`` and its stride along the line."""
-        step = threads // lanes
-        span = step * items
+        line, its first sample ``t0`` and its place ``s`` among the ``step``
+        threads that share the stretch (thread ``tid`` is lane ``tid %
+        lanes``, then place, then row: the fastest index runs along memory)."""
+        lanes, step, items, jblocks = tiling
+        rows = threads // (lanes * step)
         iblocks = (inner + lanes - 1) // lanes
         b = cuda.blockIdx.x
         ib = b % iblocks
         b //= iblocks
         jb = b % jblocks
-        o = b // jblocks
+        ob = b // jblocks
         tid = cuda.threadIdx.x
+        s = (tid // lanes) % step
+        o = ob * rows + tid // (lanes * step)
         i = ib * lanes + tid % lanes
-        t0 = jb * span + tid // lanes
-        return o, i, jb, t0, step
+        return o, i, jb, jb * step * items + s, s
 
     @cuda.jit
-    def smp_partials(x, rtol, filters, lanes, items, totals, counts):
+    def smp_partials(x, rtol, filters, tiling, totals, counts):
         outer, n, inner = x.shape
-        jblocks = totals.shape[1]
-        o, i, jb, t0, step = tile(lanes, items, inner, jblocks)
+        lanes, step, items, jblocks = tiling
+        o, i, jb, t0, s = tile(tiling, outer, inner)
         m = n - 2
         total = 0.0
         count = 0
-        if i < inner:
+        if o < outer and i < inner:
             for k in range(items):
                 t = t0 + k * step
                 if t < n:
@@ -102,7 +105,7 @@ def kernels(threads):
                         if p >= 0:
                             total += height
                             count += 1
-        # Fixed-order tree over the threads that share a lane.
+        # Fixed-order tree over the threads that share a line.
         sums = cuda.shared.array(threads, float64)
         ks = cuda.shared.array(threads, int64)
         tid = cuda.threadIdx.x
@@ -111,12 +114,12 @@ def kernels(threads):
         cuda.syncthreads()
         half = step // 2
         while half > 0:
-            if tid // lanes < half:
+            if s < half:
                 sums[tid] += sums[tid + half * lanes]
                 ks[tid] += ks[tid + half * lanes]
             cuda.syncthreads()
             half //= 2
-        if tid < lanes and i < inner:
+        if s == 0 and o < outer and i < inner:
             totals[o, jb, i] = sums[tid]
             counts[o, jb, i] = ks[tid]
 
@@ -136,10 +139,42 @@ def kernels(threads):
             line_counts[line] = 0 if s != s else k
 
     @cuda.jit
-    def find_peaks(x, filters, lanes, items, jblocks, mask):
+    def combine_long_partials(totals, counts, sums, line_counts):
+        """One block per line, for lines cut into many partials: strided
+        sums, then a fixed-order tree, so the result is the same run to run."""
+        outer, jblocks, inner = totals.shape
+        line = cuda.blockIdx.x
+        o = line // inner
+        i = line % inner
+        tid = cuda.threadIdx.x
+        s = 0.0
+        k = 0
+        for jb in range(tid, jblocks, threads):
+            s += totals[o, jb, i]
+            k += counts[o, jb, i]
+        part = cuda.shared.array(threads, float64)
+        ks = cuda.shared.array(threads, int64)
+        part[tid] = s
+        ks[tid] = k
+        cuda.syncthreads()
+        half = threads // 2
+        while half > 0:
+            if tid < half:
+                part[tid] += part[tid + half]
+                ks[tid] += ks[tid + half]
+            cuda.syncthreads()
+            half //= 2
+        if tid == 0:
+            s = part[0]
+            sums[line] = s
+            line_counts[line] = 0 if s != s else ks[0]
+
+    @cuda.jit
+    def find_peaks(x, filters, tiling, mask):
         outer, n, inner = x.shape
-        o, i, jb, t0, step = tile(lanes, items, inner, jblocks)
-        if i < inner:
+        lanes, step, items, jblocks = tiling
+        o, i, jb, t0, s = tile(tiling, outer, inner)
+        if o < outer and i < inner:
             for k in range(items):
                 t = t0 + k * step
                 if 1 <= t and t <= n - 2:
@@ -148,10 +183,11 @@ def kernels(threads):
                         mask[o, p, i] = True
 
     @cuda.jit
-    def curvature_lines(x, lanes, items, jblocks, out):
+    def curvature_lines(x, tiling, out):
         outer, n, inner = x.shape
-        o, i, jb, t0, step = tile(lanes, items, inner, jblocks)
-        if i < inner:
+        lanes, step, items, jblocks = tiling
+        o, i, jb, t0, s = tile(tiling, outer, inner)
+        if o < outer and i < inner:
             for k in range(items):
                 t = t0 + k * step
                 if t < n - 2:
@@ -178,6 +214,7 @@ def kernels(threads):
     return dict(
         smp_partials=smp_partials,
         combine_partials=combine_partials,
+        combine_long_partials=combine_long_partials,
         find_peaks=find_peaks,
         curvature_lines=curvature_lines,
         fill=fill,

@@ -324,3 +324,21 @@ def test_finite_overflow_in_curvature_agrees():
                 got = fastsmp.smp(v, backend=backend, return_counts=True)
                 assert got[1] == ref[1], (dtype, backend, got, ref)
                 assert_smp_close(got[0], ref[0], np.dtype(dtype))
+
+
+@pytest.mark.parametrize("long_line_partials", [0, 1000])
+@pytest.mark.parametrize("shape, axis", [((3, 5, 37), -1), ((37, 3), 0), ((6, 4, 3), -1), ((2, 3, 9, 5), (-2, -1))])
+def test_cuda_tilings_agree(tiny_cuda, monkeypatch, long_line_partials, shape, axis):
+    """Every tiling of the CUDA kernels: several short lines packed into one
+    block (rows), lanes across lines, many blocks per line, and the partials
+    of a line added by one thread or by a whole block."""
+    from fastsmp import _cuda
+
+    monkeypatch.setattr(_cuda, "LONG_LINE_PARTIALS", long_line_partials)
+    x = np.random.default_rng(sum(shape)).integers(-2, 3, size=shape).astype(np.float64)
+    x.flat[7] = np.nan
+    check_smp(x, dict(axis=axis, height=None, threshold=None, rtol=None, nan_policy="propagate", keepdims=False), "cuda")
+    check_smp(x, dict(axis=axis, height=0.5, threshold=0.2, rtol=None, nan_policy="propagate", keepdims=True), "cuda")
+    first = axis if isinstance(axis, int) else axis[0]
+    check_find_peaks(x, dict(axis=first, height=None, threshold=None), "cuda")
+    check_curvature(x, dict(axis=first), "cuda")
