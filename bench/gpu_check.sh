@@ -22,13 +22,13 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | 
 $PY -c "import numba, numba_cuda, torch; print('numba', numba.__version__, 'numba-cuda', numba_cuda.__version__, 'torch', torch.__version__)" | tee -a "$OUT/gpu.txt"
 
 # 1. tests on the device (bounded: the benchmark must still fit)
-timeout 200 $PY -m pytest -q -p no:cacheprovider -o addopts="--benchmark-disable" -rs \
+timeout 170 $PY -m pytest -q -p no:cacheprovider -o addopts="--benchmark-disable" -rs \
     tests/test_gpu.py tests/test_agreement.py tests/test_scipy_parity.py tests/test_dispatch.py \
     -k "gpu or cuda" 2>&1 | tee "$OUT/gpu_tests.log"
 tests_rc=${PIPESTATUS[0]}
 
 # 2. the benchmark
-timeout 200 $PY bench/gpu_bench.py --out "$OUT/gpu_bench.md" "$@" 2>&1 | tee "$OUT/gpu_bench.log"
+timeout 190 $PY bench/gpu_bench.py --out "$OUT/gpu_bench.md" "$@" 2>&1 | tee "$OUT/gpu_bench.log"
 bench_rc=${PIPESTATUS[0]}
 
 echo "tests rc=$tests_rc bench rc=$bench_rc"

@@ -19,6 +19,8 @@ that plateaus across block boundaries are exercised under the simulator.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 from dataclasses import dataclass
 
@@ -30,7 +32,7 @@ class LaunchConfig:
     #: threads per block; a power of two
     threads: int = 256
     #: samples each thread tests along the line
-    items: int = 8
+    items: int = 16
     #: neighbouring lines per block when the line axis is not the last one
     lanes: int = 32
 
@@ -93,7 +95,48 @@ def to_device(host):
     return cuda.to_device(np.ascontiguousarray(host))
 
 
+# Who allocates result arrays during a call: the input's own library where
+# it has a caching allocator (torch, CuPy), so that a call neither waits for
+# cudaMalloc nor synchronises the device in cudaFree; Numba's allocator else.
+_allocator = contextvars.ContextVar("fastsmp_cuda_allocator", default=None)
+
+
+@contextlib.contextmanager
+def allocating_with(allocate):
+    """Within the block, :func:`device_array` calls ``allocate(shape, dtype)``
+    (``None``: Numba's own allocator)."""
+    token = _allocator.set(allocate)
+    try:
+        yield
+    finally:
+        _allocator.reset(token)
+
+
+def torch_allocator(device):
+    def allocate(shape, dtype):
+        import torch
+        from numba import cuda
+
+        dtype = np.dtype(dtype)
+        return cuda.as_cuda_array(torch.empty(shape, dtype=getattr(torch, dtype.name), device=device))
+
+    return allocate
+
+
+def cupy_allocator():
+    def allocate(shape, dtype):
+        import cupy
+        from numba import cuda
+
+        return cuda.as_cuda_array(cupy.empty(shape, dtype))
+
+    return allocate
+
+
 def device_array(shape, dtype):
+    allocate = _allocator.get()
+    if allocate is not None:
+        return allocate(shape, dtype)
     from numba import cuda
 
     return cuda.device_array(shape, dtype)
@@ -126,12 +169,19 @@ def _kernels(threads):
     return kernels(threads)
 
 
-def _launch(x_shape, along):
-    """Grid and tiling for a 3-D ``(outer, n, inner)`` problem whose line axis
-    has ``along`` positions to cover: ``(kernels, blocks, threads, tiling)``
-    with ``tiling = (lanes, step, items, jblocks)``."""
+#: shared memory a block's tile may take (the static limit is 48 KiB, and
+#: the reduction trees take 16 bytes a thread)
+TILE_BYTES = 40 * 1024
+
+
+def _launch(x_shape, along, dtype):
+    """Peak kernels, grid and tiling for a 3-D ``(outer, n, inner)`` problem
+    whose line axis has ``along`` positions to cover: ``(kernels, blocks,
+    threads, tiling)`` with ``tiling = (lanes, step, jblocks)``."""
     outer, n, inner = x_shape
-    threads = config.threads
+    threads, items = config.threads, config.items
+    while items > 1 and threads * (items + 2) * np.dtype(dtype).itemsize > TILE_BYTES:
+        items //= 2
     # Lanes across lines only where there are enough of them to fill a warp.
     lanes = min(config.lanes, threads) if inner >= config.lanes else 1
     # Threads along the line: a power of two, no more than it takes to cover
@@ -139,12 +189,14 @@ def _launch(x_shape, along):
     # the outer axis (short lines, e.g. 56-sample image rows, would leave
     # most of a block idle otherwise).
     step = threads // lanes
-    while step > 1 and (step // 2) * config.items >= along:
+    while step > 1 and (step // 2) * items >= along:
         step //= 2
     rows = threads // (lanes * step)
-    jblocks = max(1, -(-along // (step * config.items)))
+    jblocks = max(1, -(-along // (step * items)))
     blocks = -(-outer // rows) * jblocks * -(-inner // lanes)
-    return _kernels(threads), blocks, threads, (lanes, step, config.items, jblocks)
+    from ._cuda_kernels import tiled_kernels
+
+    return tiled_kernels(threads, items, np.dtype(dtype).name), blocks, threads, (lanes, step, jblocks)
 
 
 def _flat_grid(size):
@@ -170,7 +222,7 @@ LONG_LINE_PARTIALS = 64
 def smp_lines(x, rtol, filters):
     outer, n, inner = x.shape
     lines = outer * inner
-    kernels, blocks, threads, tiling = _launch(x.shape, n)
+    kernels, blocks, threads, tiling = _launch(x.shape, n, x.dtype)
     sums = device_array(lines, np.float64)
     line_counts = device_array(lines, np.int64)
     if lines == 0:
@@ -179,14 +231,15 @@ def smp_lines(x, rtol, filters):
         _fill(sums, 0.0)
         _fill(line_counts, 0)
         return sums, line_counts
-    jblocks = tiling[3]
+    jblocks = tiling[2]
     totals = device_array((outer, jblocks, inner), np.float64)
     counts = device_array((outer, jblocks, inner), np.int64)
     kernels["smp_partials"][blocks, threads](x, rtol, _as_kernel_filters(filters), tiling, totals, counts)
+    combine = _kernels(threads)
     if jblocks > LONG_LINE_PARTIALS:  # few long lines: a block per line
-        kernels["combine_long_partials"][lines, threads](totals, counts, sums, line_counts)
+        combine["combine_long_partials"][lines, threads](totals, counts, sums, line_counts)
     else:
-        kernels["combine_partials"][_flat_grid(lines)](totals, counts, sums, line_counts)
+        combine["combine_partials"][_flat_grid(lines)](totals, counts, sums, line_counts)
     return sums, line_counts
 
 
@@ -194,7 +247,7 @@ def find_peaks_lines(a, filters):
     mask = device_array(a.shape, np.bool_)
     _fill(mask, False)
     if mask.size:
-        kernels, blocks, threads, tiling = _launch(a.shape, a.shape[1])
+        kernels, blocks, threads, tiling = _launch(a.shape, a.shape[1], a.dtype)
         kernels["find_peaks"][blocks, threads](a, _as_kernel_filters(filters), tiling, mask)
     return mask
 
@@ -203,7 +256,7 @@ def curvature_lines(x):
     outer, n, inner = x.shape
     out = device_array((outer, max(n - 2, 0), inner), x.dtype)
     if out.size:
-        kernels, blocks, threads, tiling = _launch(x.shape, n - 2)
+        kernels, blocks, threads, tiling = _launch(x.shape, n - 2, x.dtype)
         kernels["curvature_lines"][blocks, threads](x, tiling, out)
     return out
 

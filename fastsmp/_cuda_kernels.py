@@ -8,40 +8,16 @@ from __future__ import annotations
 
 import functools
 
-from numba import cuda, float64, int64
+import numpy as np
+from numba import cuda, float64, from_dtype, int64
 
 from ._elementwise import add_block, curvature, keep_peak, magnitude, peak_sides
 
 
-def _make_peak_finder(value):
-    """Device function ``peak_at(x, o, t, i, m, rtol, filters)``: if sample
-    ``t`` of line ``(o, i)`` of the signal ``value`` (length ``m``) is the
-    left edge of a kept peak, return ``(p, height)``, else ``(-1, 0.0)``."""
-    keep = keep_peak.cuda
-    sides = peak_sides.cuda
-
-    @cuda.jit(device=True)
-    def peak_at(x, o, t, i, m, rtol, filters):
-        prev = value(x, o, t - 1, i, rtol)
-        cur = value(x, o, t, i, rtol)
-        if cur > prev:
-            k = t + 1
-            nxt = value(x, o, k, i, rtol)
-            while nxt == cur and k < m - 1:
-                k += 1
-                nxt = value(x, o, k, i, rtol)
-            if nxt < cur:
-                left, right = sides(t, k - 1, prev, cur, nxt)
-                height = float(cur)
-                if keep(height, left, right, filters):
-                    return (t + k - 1) // 2, height
-        return -1, 0.0
-
-    return peak_at
-
-
 @functools.lru_cache(maxsize=None)
-def _device_functions():
+def _values():
+    """The two signals peaks are found in, as ``value(x, o, j, i, rtol)``:
+    the samples themselves, and the floored |second difference|."""
     curv = curvature.cuda
     mag = magnitude.cuda
 
@@ -56,24 +32,74 @@ def _device_functions():
         v2 = x[o, j + 2, i]
         return mag(curv(v0, v1, v2), v0, v1, v2, rtol)
 
-    return _make_peak_finder(sample), _make_peak_finder(floored_curvature)
+    return sample, floored_curvature
 
 
-@functools.lru_cache(maxsize=None)
-def kernels(threads):
-    """The kernels for blocks of ``threads`` threads (a compile-time constant
-    because it sizes the shared-memory reduction)."""
-    signal_peak_at, curvature_peak_at = _device_functions()
-    curv = curvature.cuda
-    add = add_block.cuda
+def _make_tiled(value):
+    """Device functions over a block's *tile*: the values of its stretch of
+    each of its lines, computed once into shared memory (with one value of
+    halo on each side) so that each input sample is read from global memory
+    about once, in coalesced loads all issued before the peak tests.
 
+    A window ``w = (lanes, base, T0, span)`` places a thread's line in the
+    tile: value ``k`` of the line (``T0 - 1 <= k <= T0 + span``) is at
+    ``tile[base + (k - T0 + 1) * lanes]``. A plateau that runs past the tile
+    is followed in global memory."""
+    keep = keep_peak.cuda
+    sides = peak_sides.cuda
+
+    @cuda.jit(device=True)
+    def at(tile, w, x, o, k, i, rtol):
+        lanes, base, T0, span = w
+        if k <= T0 + span:
+            return tile[base + (k - T0 + 1) * lanes]
+        return value(x, o, k, i, rtol)
+
+    @cuda.jit(device=True)
+    def fill(tile, w, x, o, i, s, step, items, m, rtol):
+        """Values ``T0 .. T0 + span - 1`` (those below ``m``), thread ``s``
+        of ``step`` taking every ``step``-th, and the two halo values."""
+        lanes, base, T0, span = w
+        for k in range(items):
+            t = T0 + s + k * step
+            if t < m:
+                tile[base + (t - T0 + 1) * lanes] = value(x, o, t, i, rtol)
+        if s == 0 and T0 >= 1 and T0 - 1 < m:
+            tile[base] = value(x, o, T0 - 1, i, rtol)
+        if s == step - 1 and T0 + span < m:
+            tile[base + (span + 1) * lanes] = value(x, o, T0 + span, i, rtol)
+
+    @cuda.jit(device=True)
+    def peak_at(tile, w, x, o, t, i, m, rtol, filters):
+        """If value ``t`` (``1 <= t <= m - 2``, inside the tile) is the left
+        edge of a kept peak, ``(p, height)``, else ``(-1, 0.0)``."""
+        prev = at(tile, w, x, o, t - 1, i, rtol)
+        cur = at(tile, w, x, o, t, i, rtol)
+        if cur > prev:
+            k = t + 1
+            nxt = at(tile, w, x, o, k, i, rtol)
+            while nxt == cur and k < m - 1:
+                k += 1
+                nxt = at(tile, w, x, o, k, i, rtol)
+            if nxt < cur:
+                left, right = sides(t, k - 1, prev, cur, nxt)
+                height = float(cur)
+                if keep(height, left, right, filters):
+                    return (t + k - 1) // 2, height
+        return -1, 0.0
+
+    return fill, peak_at
+
+
+def _make_tile(threads, items):
     @cuda.jit(device=True)
     def tile(tiling, outer, inner):
         """This thread's line ``(o, i)``, its block's stretch ``jb`` of the
-        line, its first sample ``t0`` and its place ``s`` among the ``step``
-        threads that share the stretch (thread ``tid`` is lane ``tid %
-        lanes``, then place, then row: the fastest index runs along memory)."""
-        lanes, step, items, jblocks = tiling
+        line, the stretch's first sample ``T0``, the thread's place ``s``
+        among the ``step`` threads that share the stretch, and its window in
+        the block's tile (thread ``tid`` is lane ``tid % lanes``, then place,
+        then row: the fastest index runs along memory)."""
+        lanes, step, jblocks = tiling
         rows = threads // (lanes * step)
         iblocks = (inner + lanes - 1) // lanes
         b = cuda.blockIdx.x
@@ -82,29 +108,55 @@ def kernels(threads):
         jb = b % jblocks
         ob = b // jblocks
         tid = cuda.threadIdx.x
-        s = (tid // lanes) % step
-        o = ob * rows + tid // (lanes * step)
-        i = ib * lanes + tid % lanes
-        return o, i, jb, jb * step * items + s, s
+        row = tid // (lanes * step)
+        lane = tid % lanes
+        span = step * items
+        T0 = jb * span
+        window = (lanes, (row * (span + 2)) * lanes + lane, T0, span)
+        return ob * rows + row, ib * lanes + lane, jb, (tid // lanes) % step, window
+
+    return tile
+
+
+@functools.lru_cache(maxsize=None)
+def tiled_kernels(threads, items, dtype):
+    """The peak kernels for blocks of ``threads`` threads testing ``items``
+    samples each, on lines of working dtype ``dtype`` (all three size or
+    type the shared-memory tile, so they are compile-time constants)."""
+    sample, floored_curvature = _values()
+    fill_signal, signal_peak_at = _make_tiled(sample)
+    fill_curvature, curvature_peak_at = _make_tiled(floored_curvature)
+    tile = _make_tile(threads, items)
+    tile_type = from_dtype(np.dtype(dtype))
+    tile_size = threads * (items + 2)
+    curv = curvature.cuda
 
     @cuda.jit
     def smp_partials(x, rtol, filters, tiling, totals, counts):
         outer, n, inner = x.shape
-        lanes, step, items, jblocks = tiling
-        o, i, jb, t0, s = tile(tiling, outer, inner)
+        lanes, step, jblocks = tiling
+        o, i, jb, s, w = tile(tiling, outer, inner)
         m = n - 2
+        values = cuda.shared.array(tile_size, tile_type)
         total = 0.0
         count = 0
-        if o < outer and i < inner:
+        active = o < outer and i < inner
+        if active:
+            fill_curvature(values, w, x, o, i, s, step, items, m, rtol)
+            T0 = w[2]
             for k in range(items):
-                t = t0 + k * step
+                t = T0 + s + k * step
                 if t < n:
                     total += x[o, t, i] * 0.0  # NaN for a NaN or inf sample
-                    if 1 <= t and t <= m - 2:
-                        p, height = curvature_peak_at(x, o, t, i, m, rtol, filters)
-                        if p >= 0:
-                            total += height
-                            count += 1
+        cuda.syncthreads()
+        if active:
+            for k in range(items):
+                t = w[2] + s + k * step
+                if 1 <= t and t <= m - 2:
+                    p, height = curvature_peak_at(values, w, x, o, t, i, m, rtol, filters)
+                    if p >= 0:
+                        total += height
+                        count += 1
         # Fixed-order tree over the threads that share a line.
         sums = cuda.shared.array(threads, float64)
         ks = cuda.shared.array(threads, int64)
@@ -119,9 +171,47 @@ def kernels(threads):
                 ks[tid] += ks[tid + half * lanes]
             cuda.syncthreads()
             half //= 2
-        if s == 0 and o < outer and i < inner:
+        if s == 0 and active:
             totals[o, jb, i] = sums[tid]
             counts[o, jb, i] = ks[tid]
+
+    @cuda.jit
+    def find_peaks(x, filters, tiling, mask):
+        outer, n, inner = x.shape
+        lanes, step, jblocks = tiling
+        o, i, jb, s, w = tile(tiling, outer, inner)
+        values = cuda.shared.array(tile_size, tile_type)
+        active = o < outer and i < inner
+        if active:
+            fill_signal(values, w, x, o, i, s, step, items, n, 0.0)
+        cuda.syncthreads()
+        if active:
+            for k in range(items):
+                t = w[2] + s + k * step
+                if 1 <= t and t <= n - 2:
+                    p, height = signal_peak_at(values, w, x, o, t, i, n, 0.0, filters)
+                    if p >= 0:
+                        mask[o, p, i] = True
+
+    @cuda.jit
+    def curvature_lines(x, tiling, out):
+        outer, n, inner = x.shape
+        lanes, step, jblocks = tiling
+        o, i, jb, s, w = tile(tiling, outer, inner)
+        if o < outer and i < inner:
+            for k in range(items):
+                t = w[2] + s + k * step
+                if t < n - 2:
+                    out[o, t, i] = curv(x[o, t, i], x[o, t + 1, i], x[o, t + 2, i])
+
+    return dict(smp_partials=smp_partials, find_peaks=find_peaks, curvature_lines=curvature_lines)
+
+
+@functools.lru_cache(maxsize=None)
+def kernels(threads):
+    """The element-wise and combining kernels, for blocks of ``threads``
+    threads (a compile-time constant: it sizes the shared-memory trees)."""
+    add = add_block.cuda
 
     @cuda.jit
     def combine_partials(totals, counts, sums, line_counts):
@@ -170,30 +260,6 @@ def kernels(threads):
             line_counts[line] = 0 if s != s else ks[0]
 
     @cuda.jit
-    def find_peaks(x, filters, tiling, mask):
-        outer, n, inner = x.shape
-        lanes, step, items, jblocks = tiling
-        o, i, jb, t0, s = tile(tiling, outer, inner)
-        if o < outer and i < inner:
-            for k in range(items):
-                t = t0 + k * step
-                if 1 <= t and t <= n - 2:
-                    p, height = signal_peak_at(x, o, t, i, n, 0.0, filters)
-                    if p >= 0:
-                        mask[o, p, i] = True
-
-    @cuda.jit
-    def curvature_lines(x, tiling, out):
-        outer, n, inner = x.shape
-        lanes, step, items, jblocks = tiling
-        o, i, jb, t0, s = tile(tiling, outer, inner)
-        if o < outer and i < inner:
-            for k in range(items):
-                t = t0 + k * step
-                if t < n - 2:
-                    out[o, t, i] = curv(x[o, t, i], x[o, t + 1, i], x[o, t + 2, i])
-
-    @cuda.jit
     def fill(flat, value):
         k = cuda.grid(1)
         if k < flat.size:
@@ -212,11 +278,8 @@ def kernels(threads):
             dst[k] = src[k]
 
     return dict(
-        smp_partials=smp_partials,
         combine_partials=combine_partials,
         combine_long_partials=combine_long_partials,
-        find_peaks=find_peaks,
-        curvature_lines=curvature_lines,
         fill=fill,
         sum_blocks=sum_blocks,
         cast=cast,

@@ -127,6 +127,14 @@ class _Prepared:
     work: np.dtype
     wrap: Callable[[Any], Any]
     backend: str
+    #: how the cuda backend allocates results: the input's own library
+    #: (torch's or CuPy's caching allocator) where there is one
+    allocate: Callable | None = None
+
+    def memory(self):
+        """Context in which the backend's device allocations use
+        :attr:`allocate` (a no-op on the host)."""
+        return _cuda.allocating_with(self.allocate)
 
 
 def _prepare(x, backend):
@@ -135,7 +143,7 @@ def _prepare(x, backend):
     if _is_torch(x):
         return _prepare_torch(x, backend)
     if _cuda.is_device_array(x):
-        return _prepare_device(x, backend, wrap=_device_wrapper(x))
+        return _prepare_device(x, backend, wrap=_device_wrapper(x), allocate=_device_allocator(x))
     arr = np.asarray(x)
     work = working_dtype(arr.dtype)
     return _prepare_host(arr, work, backend, wrap=_numpy_result)
@@ -179,7 +187,9 @@ def _prepare_torch(t, backend):
     if not t.is_contiguous():
         t = t.contiguous()  # a device copy (see README: copies)
     device = t.device
-    return _prepare_device(t, backend, wrap=lambda r: torch.as_tensor(r, device=device))
+    return _prepare_device(
+        t, backend, wrap=lambda r: torch.as_tensor(r, device=device), allocate=_cuda.torch_allocator(device)
+    )
 
 
 def _device_wrapper(x):
@@ -191,7 +201,11 @@ def _device_wrapper(x):
     return lambda r: r
 
 
-def _prepare_device(x, backend, wrap):
+def _device_allocator(x):
+    return _cuda.cupy_allocator() if type(x).__module__.split(".")[0] == "cupy" else None
+
+
+def _prepare_device(x, backend, wrap, allocate=None):
     if backend in ("numpy", "cpu"):
         raise ValueError(
             f"backend={backend!r} works on host memory, but the input lives on a GPU; "
@@ -203,8 +217,9 @@ def _prepare_device(x, backend, wrap):
         raise ValueError("fastsmp needs an array with at least one dimension; got a 0-d array (a scalar)")
     work = working_dtype(dev.dtype)
     if dev.dtype != work:
-        dev = _cuda.cast(dev, work)  # a device copy in the working dtype
-    return _Prepared(dev, True, work, wrap, "cuda")
+        with _cuda.allocating_with(allocate):
+            dev = _cuda.cast(dev, work)  # a device copy in the working dtype
+    return _Prepared(dev, True, work, wrap, "cuda", allocate)
 
 
 # --------------------------------------------------------------------------
@@ -394,40 +409,41 @@ def smp(x, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False,
     (np.float64(20.0), np.int64(10))
     """
     prep = _prepare(x, backend)
-    shape = tuple(prep.array.shape)
-    axes = _axes(axis, len(shape))
-    rtol_w = _rtol(rtol, prep.work)
-    filters = _filters(height, threshold)
-    if nan_policy not in NAN_POLICIES:
-        raise ValueError(f"unknown nan_policy {nan_policy!r}; valid values are {', '.join(map(repr, NAN_POLICIES))}")
-    be = _backend_module(prep.backend)
+    with prep.memory():  # results from the input's own allocator
+        shape = tuple(prep.array.shape)
+        axes = _axes(axis, len(shape))
+        rtol_w = _rtol(rtol, prep.work)
+        filters = _filters(height, threshold)
+        if nan_policy not in NAN_POLICIES:
+            raise ValueError(f"unknown nan_policy {nan_policy!r}; valid values are {', '.join(map(repr, NAN_POLICIES))}")
+        be = _backend_module(prep.backend)
 
-    out_shape = tuple(1 if a in axes else n for a, n in enumerate(shape)) if keepdims else tuple(
-        n for a, n in enumerate(shape) if a not in axes
-    )
-    block_sums = block_counts = None
-    for ax in axes:
-        line_sums, line_counts = be.smp_lines(_line_view(prep, ax), rtol_w, filters)
-        if nan_policy == "raise":
-            where = _first_bad_line(line_sums, shape, ax)
-            if where is not None:
-                raise ValueError(
-                    f"nan_policy='raise': the line {where} along axis {ax} holds a NaN or an inf"
-                )
-        if len(axes) == 1:
-            block_sums, block_counts = line_sums, line_counts
-            break
-        if block_sums is None:
-            blocks = math.prod(n for a, n in enumerate(shape) if a not in axes)
-            block_sums = _zeros(prep, blocks, np.float64)
-            block_counts = _zeros(prep, blocks, np.int64)
-        be.sum_blocks(line_sums, line_counts, _block_order(shape, ax, axes), block_sums, block_counts)
+        out_shape = tuple(1 if a in axes else n for a, n in enumerate(shape)) if keepdims else tuple(
+            n for a, n in enumerate(shape) if a not in axes
+        )
+        block_sums = block_counts = None
+        for ax in axes:
+            line_sums, line_counts = be.smp_lines(_line_view(prep, ax), rtol_w, filters)
+            if nan_policy == "raise":
+                where = _first_bad_line(line_sums, shape, ax)
+                if where is not None:
+                    raise ValueError(
+                        f"nan_policy='raise': the line {where} along axis {ax} holds a NaN or an inf"
+                    )
+            if len(axes) == 1:
+                block_sums, block_counts = line_sums, line_counts
+                break
+            if block_sums is None:
+                blocks = math.prod(n for a, n in enumerate(shape) if a not in axes)
+                block_sums = _zeros(prep, blocks, np.float64)
+                block_counts = _zeros(prep, blocks, np.int64)
+            be.sum_blocks(line_sums, line_counts, _block_order(shape, ax, axes), block_sums, block_counts)
 
-    sums = _cast(prep, block_sums, prep.work).reshape(out_shape)
-    result = prep.wrap(sums)
-    if return_counts:
-        return result, prep.wrap(block_counts.reshape(out_shape))
-    return result
+        sums = _cast(prep, block_sums, prep.work).reshape(out_shape)
+        result = prep.wrap(sums)
+        if return_counts:
+            return result, prep.wrap(block_counts.reshape(out_shape))
+        return result
 
 
 def _zeros(prep, n, dtype):
@@ -473,12 +489,13 @@ def find_peaks(a, axis=-1, *, height=None, threshold=None, backend="auto"):
     array([4])
     """
     prep = _prepare(a, backend)
-    shape = tuple(prep.array.shape)
-    (ax,) = _axes(axis, len(shape), single=True)
-    filters = _filters(height, threshold)
-    be = _backend_module(prep.backend)
-    mask = be.find_peaks_lines(_line_view(prep, ax), filters)
-    return prep.wrap(mask.reshape(shape))
+    with prep.memory():  # results from the input's own allocator
+        shape = tuple(prep.array.shape)
+        (ax,) = _axes(axis, len(shape), single=True)
+        filters = _filters(height, threshold)
+        be = _backend_module(prep.backend)
+        mask = be.find_peaks_lines(_line_view(prep, ax), filters)
+        return prep.wrap(mask.reshape(shape))
 
 
 def curvature(x, axis=-1, *, backend="auto"):
@@ -510,9 +527,10 @@ def curvature(x, axis=-1, *, backend="auto"):
     shape = tuple(prep.array.shape)
     (ax,) = _axes(axis, len(shape), single=True)
     be = _backend_module(prep.backend)
-    d = be.curvature_lines(_line_view(prep, ax))
-    out_shape = shape[:ax] + (max(shape[ax] - 2, 0),) + shape[ax + 1 :]
-    return prep.wrap(d.reshape(out_shape))
+    with prep.memory():  # results from the input's own allocator
+        d = be.curvature_lines(_line_view(prep, ax))
+        out_shape = shape[:ax] + (max(shape[ax] - 2, 0),) + shape[ax + 1 :]
+        return prep.wrap(d.reshape(out_shape))
 
 
 def warmup(dtypes=("float32", "float64"), backends=("cpu",)):

@@ -28,7 +28,7 @@ def arr(dtype, ndim, layout="C"):
 
 f32, f64, i64 = types.float32, types.float64, types.int64
 filters = types.UniTuple(f64, 4)
-tiling = types.UniTuple(i64, 4)
+tiling = types.UniTuple(i64, 3)
 SIGNATURES = {
     "smp_partials": (arr(f32, 3, "A"), f32, filters, tiling, arr(f64, 3), arr(i64, 3)),
     "combine_partials": (arr(f64, 3), arr(i64, 3), arr(f64, 1), arr(i64, 1)),
@@ -42,7 +42,9 @@ SIGNATURES = {
 
 try:
     from fastsmp import _cuda_kernels
-    kernels = _cuda_kernels.kernels(256)
+    kernels = dict(_cuda_kernels.kernels(256))
+    kernels.update(_cuda_kernels.tiled_kernels(256, 16, "float32"))
+    kernels["find_peaks"] = _cuda_kernels.tiled_kernels(256, 8, "float64")["find_peaks"]
     for name, sig in SIGNATURES.items():
         ptx, _ = cuda.compile_ptx(kernels[name].py_func, sig, cc=(9, 0))
         print(name, ptx.count("fma.rn.f32"))

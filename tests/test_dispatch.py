@@ -236,3 +236,26 @@ def test_array_likes_dispatch_to_cpu(monkeypatch):
     line = [0, 0, 5, 0, 0, 1, 0]
     assert fastsmp.smp(line) == 10.0  # |d| = [5, 10, 5, 1, 2]: one peak, 10 (the last sample never is)
     assert {name for name, _, _ in spy.calls} == {"cpu"}
+
+
+def test_cuda_results_use_the_inputs_allocator(monkeypatch, tiny_cuda):
+    """Device inputs from a library with its own allocator (torch, CuPy) get
+    their results allocated by it; Numba's allocator is left alone."""
+    from numba import cuda
+
+    from fastsmp import _dispatch
+
+    calls = []
+
+    def allocate(shape, dtype):
+        calls.append(np.dtype(dtype))
+        return cuda.device_array(shape, dtype)
+
+    monkeypatch.setattr(_dispatch, "_device_allocator", lambda x: allocate)
+    x = _data((3, 4, 9))
+    s, n = fastsmp.smp(_cuda().to_device(x), axis=(1, 2), return_counts=True)
+    assert np.dtype(np.int64) in calls and np.dtype(np.float64) in calls
+    assert_bit_identical(s.copy_to_host(), fastsmp.smp(x, axis=(1, 2), backend="numpy"))
+    calls.clear()
+    fastsmp.smp(x, backend="cuda")  # host input: Numba's allocator
+    assert calls == []

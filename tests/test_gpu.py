@@ -85,3 +85,18 @@ def test_requires_grad_tensor_read_in_place():
     out = fastsmp.smp(x)
     assert out.is_cuda
     np.testing.assert_allclose(out.cpu().numpy(), fastsmp.smp(x.detach().cpu().numpy()), rtol=1e-5)
+
+
+def test_results_come_from_torchs_caching_allocator():
+    """No cudaMalloc/cudaFree (which synchronises the device) per call: the
+    result arrays of a torch input are allocated by torch."""
+    x = torch.randn(64, 1000, device="cuda")
+    fastsmp.smp(x)
+    torch.cuda.synchronize()
+    before = torch.cuda.memory_stats()["allocation.all.allocated"]
+    out, counts = fastsmp.smp(x, return_counts=True)
+    mask = fastsmp.find_peaks(x)
+    after = torch.cuda.memory_stats()["allocation.all.allocated"]
+    assert after - before >= 3  # at least the sums, the counts and the mask
+    np.testing.assert_array_equal(mask.cpu().numpy(), fastsmp.find_peaks(x.cpu().numpy()))
+    np.testing.assert_array_equal(counts.cpu().numpy(), fastsmp.smp(x.cpu().numpy(), return_counts=True)[1])
