@@ -177,7 +177,8 @@ TILE_BYTES = 40 * 1024
 def _launch(x_shape, along, dtype):
     """Peak kernels, grid and tiling for a 3-D ``(outer, n, inner)`` problem
     whose line axis has ``along`` positions to cover: ``(kernels, blocks,
-    threads, tiling)`` with ``tiling = (lanes, step, jblocks)``."""
+    threads, geometry)`` with ``geometry = (outer, n, inner, lanes, step,
+    jblocks)`` as the kernels take it."""
     outer, n, inner = x_shape
     threads, items = config.threads, config.items
     while items > 1 and threads * (items + 2) * np.dtype(dtype).itemsize > TILE_BYTES:
@@ -196,7 +197,14 @@ def _launch(x_shape, along, dtype):
     blocks = -(-outer // rows) * jblocks * -(-inner // lanes)
     from ._cuda_kernels import tiled_kernels
 
-    return tiled_kernels(threads, items, np.dtype(dtype).name), blocks, threads, (lanes, step, jblocks)
+    geometry = (outer, n, inner, lanes, step, jblocks)
+    return tiled_kernels(threads, items, np.dtype(dtype).name), blocks, threads, geometry
+
+
+def _flat(dev):
+    """The flat view the peak kernels index (line views are C-contiguous:
+    :func:`lines_view` refuses anything else)."""
+    return dev.reshape(dev.size)
 
 
 def _flat_grid(size):
@@ -222,7 +230,7 @@ LONG_LINE_PARTIALS = 64
 def smp_lines(x, rtol, filters):
     outer, n, inner = x.shape
     lines = outer * inner
-    kernels, blocks, threads, tiling = _launch(x.shape, n, x.dtype)
+    kernels, blocks, threads, geometry = _launch(x.shape, n, x.dtype)
     sums = device_array(lines, np.float64)
     line_counts = device_array(lines, np.int64)
     if lines == 0:
@@ -231,10 +239,10 @@ def smp_lines(x, rtol, filters):
         _fill(sums, 0.0)
         _fill(line_counts, 0)
         return sums, line_counts
-    jblocks = tiling[2]
+    jblocks = geometry[5]
     totals = device_array((outer, jblocks, inner), np.float64)
     counts = device_array((outer, jblocks, inner), np.int64)
-    kernels["smp_partials"][blocks, threads](x, rtol, _as_kernel_filters(filters), tiling, totals, counts)
+    kernels["smp_partials"][blocks, threads](_flat(x), geometry, rtol, _as_kernel_filters(filters), totals, counts)
     combine = _kernels(threads)
     if jblocks > LONG_LINE_PARTIALS:  # few long lines: a block per line
         combine["combine_long_partials"][lines, threads](totals, counts, sums, line_counts)
@@ -247,8 +255,8 @@ def find_peaks_lines(a, filters):
     mask = device_array(a.shape, np.bool_)
     _fill(mask, False)
     if mask.size:
-        kernels, blocks, threads, tiling = _launch(a.shape, a.shape[1], a.dtype)
-        kernels["find_peaks"][blocks, threads](a, _as_kernel_filters(filters), tiling, mask)
+        kernels, blocks, threads, geometry = _launch(a.shape, a.shape[1], a.dtype)
+        kernels["find_peaks"][blocks, threads](_flat(a), geometry, _as_kernel_filters(filters), mask)
     return mask
 
 
@@ -256,8 +264,8 @@ def curvature_lines(x):
     outer, n, inner = x.shape
     out = device_array((outer, max(n - 2, 0), inner), x.dtype)
     if out.size:
-        kernels, blocks, threads, tiling = _launch(x.shape, n - 2, x.dtype)
-        kernels["curvature_lines"][blocks, threads](x, tiling, out)
+        kernels, blocks, threads, geometry = _launch(x.shape, n - 2, x.dtype)
+        kernels["curvature_lines"][blocks, threads](_flat(x), geometry, out)
     return out
 
 

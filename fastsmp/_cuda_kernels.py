@@ -9,27 +9,36 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import cuda, float64, from_dtype, int64
+from numba import cuda, float64, from_dtype, int64, uint64
 
 from ._elementwise import add_block, curvature, keep_peak, magnitude, peak_sides
 
 
 @functools.lru_cache(maxsize=None)
 def _values():
-    """The two signals peaks are found in, as ``value(x, o, j, i, rtol)``:
-    the samples themselves, and the floored |second difference|."""
+    """The two signals peaks are found in, as ``value(x, pos, j, rtol)``:
+    the samples themselves, and the floored |second difference|.
+
+    ``x`` is the flat (C-contiguous) input and ``pos = (line, stride)`` puts
+    sample ``j`` of a line at ``x[line + j * stride]``, in unsigned
+    arithmetic: one multiply-add per load, and no negative-index wraparound
+    (3-D indexing cost three 64-bit multiply-adds and three wraparound
+    tests per load, which left an H100's kernel compute-bound)."""
     curv = curvature.cuda
     mag = magnitude.cuda
 
     @cuda.jit(device=True)
-    def sample(x, o, j, i, rtol):
-        return x[o, j, i]
+    def sample(x, pos, j, rtol):
+        line, stride = pos
+        return x[line + uint64(j) * stride]
 
     @cuda.jit(device=True)
-    def floored_curvature(x, o, j, i, rtol):
-        v0 = x[o, j, i]
-        v1 = x[o, j + 1, i]
-        v2 = x[o, j + 2, i]
+    def floored_curvature(x, pos, j, rtol):
+        line, stride = pos
+        at = line + uint64(j) * stride
+        v0 = x[at]
+        v1 = x[at + stride]
+        v2 = x[at + stride + stride]
         return mag(curv(v0, v1, v2), v0, v1, v2, rtol)
 
     return sample, floored_curvature
@@ -49,43 +58,46 @@ def _make_tiled(value):
     sides = peak_sides.cuda
 
     @cuda.jit(device=True)
-    def at(tile, w, x, o, k, i, rtol):
+    def at(tile, w, x, pos, k, rtol):
         lanes, base, T0, span = w
         if k <= T0 + span:
-            return tile[base + (k - T0 + 1) * lanes]
-        return value(x, o, k, i, rtol)
+            return tile[uint64(base + (k - T0 + 1) * lanes)]
+        return value(x, pos, k, rtol)
 
     @cuda.jit(device=True)
-    def fill(tile, w, x, o, i, s, step, items, m, rtol):
+    def fill(tile, w, x, pos, s, step, items, m, rtol):
         """Values ``T0 .. T0 + span - 1``, thread ``s`` of ``step`` taking
         every ``step``-th, and the two halo values; needs ``m >= 1``.
 
         Past the end of the line a slot gets value ``m - 1`` again (never
         read): the loads are unconditional, so the unrolled loop has no
-        branch and all of its loads are in flight at once. With a branch per
-        value each thread waits out one memory latency per value, which held
-        an H100 to a tenth of its bandwidth."""
+        branch between them and they are all in flight at once."""
         lanes, base, T0, span = w
+        slot = uint64(base + (s + 1) * lanes)
         for k in range(items):
-            t = T0 + s + k * step
-            tile[base + (t - T0 + 1) * lanes] = value(x, o, min(t, m - 1), i, rtol)
+            tile[slot] = value(x, pos, min(T0 + s + k * step, m - 1), rtol)
+            slot += uint64(step * lanes)
         if s == 0 and T0 >= 1 and T0 - 1 < m:
-            tile[base] = value(x, o, T0 - 1, i, rtol)
+            tile[uint64(base)] = value(x, pos, T0 - 1, rtol)
         if s == step - 1 and T0 + span < m:
-            tile[base + (span + 1) * lanes] = value(x, o, T0 + span, i, rtol)
+            tile[uint64(base + (span + 1) * lanes)] = value(x, pos, T0 + span, rtol)
 
     @cuda.jit(device=True)
-    def peak_at(tile, w, x, o, t, i, m, rtol, filters):
-        """If value ``t`` (``1 <= t <= m - 2``, inside the tile) is the left
-        edge of a kept peak, ``(p, height)``, else ``(-1, 0.0)``."""
-        prev = at(tile, w, x, o, t - 1, i, rtol)
-        cur = at(tile, w, x, o, t, i, rtol)
+    def peak_at(tile, w, slot, x, pos, t, m, rtol, filters):
+        """If value ``t`` (``1 <= t <= m - 2``, at ``tile[slot]``) is the left
+        edge of a kept peak, ``(p, height)``, else ``(-1, 0.0)``.
+
+        Values ``t - 1`` and ``t + 1`` are always in the tile (the halo sees
+        to it), at ``slot -+ lanes``: only a plateau's walk can leave it."""
+        lanes = uint64(w[0])
+        prev = tile[slot - lanes]
+        cur = tile[slot]
         if cur > prev:
             k = t + 1
-            nxt = at(tile, w, x, o, k, i, rtol)
+            nxt = tile[slot + lanes]
             while nxt == cur and k < m - 1:
                 k += 1
-                nxt = at(tile, w, x, o, k, i, rtol)
+                nxt = at(tile, w, x, pos, k, rtol)
             if nxt < cur:
                 left, right = sides(t, k - 1, prev, cur, nxt)
                 height = float(cur)
@@ -98,13 +110,13 @@ def _make_tiled(value):
 
 def _make_tile(threads, items):
     @cuda.jit(device=True)
-    def tile(tiling, outer, inner):
-        """This thread's line ``(o, i)``, its block's stretch ``jb`` of the
-        line, the stretch's first sample ``T0``, the thread's place ``s``
-        among the ``step`` threads that share the stretch, and its window in
-        the block's tile (thread ``tid`` is lane ``tid % lanes``, then place,
-        then row: the fastest index runs along memory)."""
-        lanes, step, jblocks = tiling
+    def tile(geometry):
+        """This thread's line ``(o, i)`` and its place ``pos`` in the flat
+        input, its block's stretch ``jb`` of the line, the thread's place
+        ``s`` among the ``step`` threads that share the stretch, and its
+        window in the block's tile (thread ``tid`` is lane ``tid % lanes``,
+        then place, then row: the fastest index runs along memory)."""
+        outer, n, inner, lanes, step, jblocks = geometry
         rows = threads // (lanes * step)
         iblocks = (inner + lanes - 1) // lanes
         b = cuda.blockIdx.x
@@ -116,9 +128,11 @@ def _make_tile(threads, items):
         row = tid // (lanes * step)
         lane = tid % lanes
         span = step * items
-        T0 = jb * span
-        window = (lanes, (row * (span + 2)) * lanes + lane, T0, span)
-        return ob * rows + row, ib * lanes + lane, jb, (tid // lanes) % step, window
+        o = ob * rows + row
+        i = ib * lanes + lane
+        pos = (uint64(o * n * inner + i), uint64(inner))
+        window = (lanes, (row * (span + 2)) * lanes + lane, jb * span, span)
+        return o, i, pos, jb, (tid // lanes) % step, window
 
     return tile
 
@@ -127,7 +141,11 @@ def _make_tile(threads, items):
 def tiled_kernels(threads, items, dtype):
     """The peak kernels for blocks of ``threads`` threads testing ``items``
     samples each, on lines of working dtype ``dtype`` (all three size or
-    type the shared-memory tile, so they are compile-time constants)."""
+    type the shared-memory tile, so they are compile-time constants).
+
+    Each takes the flat input ``x`` and its ``geometry = (outer, n, inner,
+    lanes, step, jblocks)``: lines of ``n`` samples at stride ``inner``, and
+    the tiling chosen by :func:`fastsmp._cuda._launch`."""
     sample, floored_curvature = _values()
     fill_signal, signal_peak_at = _make_tiled(sample)
     fill_curvature, curvature_peak_at = _make_tiled(floored_curvature)
@@ -137,10 +155,9 @@ def tiled_kernels(threads, items, dtype):
     curv = curvature.cuda
 
     @cuda.jit
-    def smp_partials(x, rtol, filters, tiling, totals, counts):
-        outer, n, inner = x.shape
-        lanes, step, jblocks = tiling
-        o, i, jb, s, w = tile(tiling, outer, inner)
+    def smp_partials(x, geometry, rtol, filters, totals, counts):
+        outer, n, inner, lanes, step, jblocks = geometry
+        o, i, pos, jb, s, w = tile(geometry)
         m = n - 2
         values = cuda.shared.array(tile_size, tile_type)
         total = 0.0
@@ -148,18 +165,20 @@ def tiled_kernels(threads, items, dtype):
         active = o < outer and i < inner
         if active:
             for k in range(items):  # NaN for a NaN or inf sample (clamped as in fill)
-                total += x[o, min(w[2] + s + k * step, n - 1), i] * 0.0
+                total += sample(x, pos, min(w[2] + s + k * step, n - 1), rtol) * 0.0
             if m >= 1:
-                fill_curvature(values, w, x, o, i, s, step, items, m, rtol)
+                fill_curvature(values, w, x, pos, s, step, items, m, rtol)
         cuda.syncthreads()
         if active:
+            slot = uint64(w[1] + (s + 1) * lanes)  # value t's place in the tile
             for k in range(items):
                 t = w[2] + s + k * step
                 if 1 <= t and t <= m - 2:
-                    p, height = curvature_peak_at(values, w, x, o, t, i, m, rtol, filters)
+                    p, height = curvature_peak_at(values, w, slot, x, pos, t, m, rtol, filters)
                     if p >= 0:
                         total += height
                         count += 1
+                slot += uint64(step * lanes)
         # Fixed-order tree over the threads that share a line.
         sums = cuda.shared.array(threads, float64)
         ks = cuda.shared.array(threads, int64)
@@ -179,33 +198,33 @@ def tiled_kernels(threads, items, dtype):
             counts[o, jb, i] = ks[tid]
 
     @cuda.jit
-    def find_peaks(x, filters, tiling, mask):
-        outer, n, inner = x.shape
-        lanes, step, jblocks = tiling
-        o, i, jb, s, w = tile(tiling, outer, inner)
+    def find_peaks(x, geometry, filters, mask):
+        outer, n, inner, lanes, step, jblocks = geometry
+        o, i, pos, jb, s, w = tile(geometry)
         values = cuda.shared.array(tile_size, tile_type)
         active = o < outer and i < inner
         if active:
-            fill_signal(values, w, x, o, i, s, step, items, n, 0.0)
+            fill_signal(values, w, x, pos, s, step, items, n, 0.0)
         cuda.syncthreads()
         if active:
+            slot = uint64(w[1] + (s + 1) * lanes)
             for k in range(items):
                 t = w[2] + s + k * step
                 if 1 <= t and t <= n - 2:
-                    p, height = signal_peak_at(values, w, x, o, t, i, n, 0.0, filters)
+                    p, height = signal_peak_at(values, w, slot, x, pos, t, n, 0.0, filters)
                     if p >= 0:
                         mask[o, p, i] = True
+                slot += uint64(step * lanes)
 
     @cuda.jit
-    def curvature_lines(x, tiling, out):
-        outer, n, inner = x.shape
-        lanes, step, jblocks = tiling
-        o, i, jb, s, w = tile(tiling, outer, inner)
+    def curvature_lines(x, geometry, out):
+        outer, n, inner, lanes, step, jblocks = geometry
+        o, i, pos, jb, s, w = tile(geometry)
         if o < outer and i < inner:
             for k in range(items):
                 t = w[2] + s + k * step
                 if t < n - 2:
-                    out[o, t, i] = curv(x[o, t, i], x[o, t + 1, i], x[o, t + 2, i])
+                    out[o, t, i] = curv(sample(x, pos, t, 0), sample(x, pos, t + 1, 0), sample(x, pos, t + 2, 0))
 
     return dict(smp_partials=smp_partials, find_peaks=find_peaks, curvature_lines=curvature_lines)
 

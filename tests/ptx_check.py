@@ -28,13 +28,13 @@ def arr(dtype, ndim, layout="C"):
 
 f32, f64, i64 = types.float32, types.float64, types.int64
 filters = types.UniTuple(f64, 4)
-tiling = types.UniTuple(i64, 3)
+geometry = types.UniTuple(i64, 6)
 SIGNATURES = {
-    "smp_partials": (arr(f32, 3, "A"), f32, filters, tiling, arr(f64, 3), arr(i64, 3)),
+    "smp_partials": (arr(f32, 1), geometry, f32, filters, arr(f64, 3), arr(i64, 3)),
     "combine_partials": (arr(f64, 3), arr(i64, 3), arr(f64, 1), arr(i64, 1)),
     "combine_long_partials": (arr(f64, 3), arr(i64, 3), arr(f64, 1), arr(i64, 1)),
-    "find_peaks": (arr(f64, 3, "A"), filters, tiling, arr(types.boolean, 3)),
-    "curvature_lines": (arr(f32, 3, "A"), tiling, arr(f32, 3)),
+    "find_peaks": (arr(f64, 1), geometry, filters, arr(types.boolean, 3)),
+    "curvature_lines": (arr(f32, 1), geometry, arr(f32, 3)),
     "fill": (arr(f64, 1), f64),
     "sum_blocks": (arr(f64, 1), arr(i64, 1), arr(i64, 2), arr(f64, 1), arr(i64, 1)),
     "cast": (arr(f64, 1), arr(f32, 1)),
