@@ -1,16 +1,25 @@
 """The ``"cuda"`` backend: Numba CUDA kernels (NVIDIA's numba-cuda target).
 
-Decomposition: every thread tests a few samples ``t`` of one line for being
+Decomposition: a block takes a stretch of ``step * items`` samples of
+``rows * lanes`` lines: ``lanes`` neighbouring lines of the ``inner`` axis
+(contiguous in memory, so a warp reads consecutive addresses whether the line
+axis is the last one, ``lanes == 1``, or not, ``lanes == 32``), times
+``rows`` lines of the ``outer`` axis when lines are short (several 56-sample
+image rows share a block instead of leaving most of it idle). The block first
+computes the values it tests (the floored |second difference|, or the samples
+for :func:`find_peaks_lines`) into a shared-memory tile with one value of
+halo on each side, then every thread tests its ``items`` samples for being
 the *left edge* of a peak (``a[t-1] < a[t]``) and, if so, walks right over
-the plateau to see whether it ends in a descent. Threads of a block cover
-``LaunchConfig.lanes`` neighbouring lines (the ``inner`` axis, contiguous in
-memory) times a stretch of the line, so a warp reads consecutive addresses
-whether the line axis is the last one (``lanes == 1``: threads walk along the
-line) or not (``lanes == 32``: threads walk across lines). A plateau is
-followed in global memory, so it may cross any block or warp boundary.
+the plateau to see whether it ends in a descent; a plateau that leaves the
+tile is followed in global memory, so it may cross any block boundary.
 Each block reduces its heights in shared memory in a fixed order and writes
 one partial per line; a second kernel adds the partials of each line in
-order, so results are deterministic run to run.
+order (one thread per line, or one block per line when there are many), so
+results are deterministic run to run.
+
+Result arrays come from the input's own allocator where it has one (torch,
+CuPy: :func:`allocating_with`), so that a call neither waits for
+``cudaMalloc`` nor synchronises the device in ``cudaFree``.
 
 Every function takes a 3-D device view ``(outer, n, inner)``, lines along
 axis 1, in the working dtype. Tests shrink :data:`config` to a few threads so
@@ -21,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import importlib
 import os
 from dataclasses import dataclass
 
@@ -57,7 +67,27 @@ def available():
         return False
 
 
+def _check_numpy_supported():
+    """numba-cuda releases up to at least 0.30.4 call ``np.row_stack``, which
+    NumPy 2.5 removed: every kernel compile then fails deep inside Numba with
+    an ``AttributeError``. Say so plainly, before the first compile."""
+    if hasattr(np, "row_stack"):
+        return
+    try:
+        importlib.import_module("numba.cuda.np.arrayobj")
+    except AttributeError as exc:
+        from importlib.metadata import version
+
+        raise RuntimeError(
+            f"numba-cuda {version('numba-cuda')} cannot compile kernels with NumPy "
+            f"{np.__version__} ({exc}). Install NumPy < 2.5 (pip install 'numpy<2.5') "
+            "or a numba-cuda release that supports your NumPy."
+        ) from exc
+
+
 def require():
+    if available() and not simulated():
+        _check_numpy_supported()
     if not available():
         raise RuntimeError(
             "backend='cuda' needs an NVIDIA GPU with a working CUDA driver, and "
