@@ -18,23 +18,28 @@ def short(name):
     return m.group(1) if m else name[:50]
 
 
-for key, shape, axis in CASES:
-    x = torch.randn(shape, device="cuda").relu_()
-    for _ in range(2):
-        fastsmp.smp(x, axis=axis)
-        x.sum()
-    torch.cuda.synchronize()
-    from torch.profiler import ProfilerActivity, profile
-
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        fastsmp.smp(x, axis=axis)
-        x.sum()
+def main():
+    for key, shape, axis in CASES:
+        x = torch.randn(shape, device="cuda").relu_()
+        for _ in range(2):
+            fastsmp.smp(x, axis=axis)
+            x.sum()
         torch.cuda.synchronize()
-    rows = {}
-    for e in prof.events():
-        t = getattr(e, "device_time", None) or getattr(e, "cuda_time", 0)
-        if t:
-            rows[short(e.name)] = rows.get(short(e.name), 0) + t
-    print(key, " ".join(f"{k}={v:.0f}us" for k, v in sorted(rows.items(), key=lambda kv: -kv[1])), flush=True)
-    del x
-    torch.cuda.empty_cache()
+        from torch.profiler import ProfilerActivity, profile
+
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            fastsmp.smp(x, axis=axis)
+            x.sum()
+            torch.cuda.synchronize()
+        rows = {}
+        for e in prof.events():
+            t = getattr(e, "device_time", None) or getattr(e, "cuda_time", 0)
+            if t:
+                rows[short(e.name)] = rows.get(short(e.name), 0) + t
+        print(key, " ".join(f"{k}={v:.0f}us" for k, v in sorted(rows.items(), key=lambda kv: -kv[1])), flush=True)
+        del x
+        torch.cuda.empty_cache()
+
+
+if __name__ == "__main__":
+    main()
