@@ -340,9 +340,10 @@ def _sum_short_lines(flat, start, a, lines, n, filters, sums, counts, plateaus):
     base = np.uint64(start)
     for g in range(lines):
         at = np.uint64(g * n)
-        poison = 0.0
+        bad = False
         for t in range(n):
-            poison += flat[base + at + np.uint64(t)] * 0.0
+            v = flat[base + at + np.uint64(t)]
+            bad |= (v - v) != 0
         total = 0.0
         count = 0
         plateau = False
@@ -351,7 +352,7 @@ def _sum_short_lines(flat, start, a, lines, n, filters, sums, counts, plateaus):
             total += float(run)
             count += k
             plateau |= p
-        sums[g] = total + poison
+        sums[g] = np.nan if bad else total
         counts[g] = count
         plateaus[g] = plateau
 
@@ -420,11 +421,12 @@ def _curvature_rows(x, out):
 # --------------------------------------------------------------------------
 
 
-@numba.njit(cache=True)
-def _fill_panel_row(x, o, j, i0, width, rtol, ring, r, poison):
+@numba.njit(inline="always")
+def _fill_panel_row(x, o, j, i0, width, rtol, ring, r, bad):
     """``ring[r, k]`` = floored ``|d|`` of line ``i0 + k`` of block ``o`` at
-    row ``j`` (see _1, _2 for the indexing), and ``poison[k]`` turns NaN
-    when sample ``j + 2`` of that line is a NaN or an inf."""
+    row ``j`` (see _1, _2 for the indexing), and ``bad[k]`` turns 1 when
+    sample ``j + 2`` of that line is a NaN or an inf (as in
+    :func:`_fill_magnitudes`: byte lanes, no float64 conversion)."""
     oo = np.uint64(o)
     j0 = np.uint64(j)
     base = np.uint64(i0)
@@ -435,10 +437,10 @@ def _fill_panel_row(x, o, j, i0, width, rtol, ring, r, poison):
         v1 = x[oo, j0 + _1, i]
         v2 = x[oo, j0 + _2, i]
         ring[rr, k] = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
-        poison[k] += v2 * 0.0
+        bad[k] |= np.uint8((v2 - v2) != 0)
 
 
-@numba.njit(cache=True)
+@numba.njit(inline="always")
 def _add_panel_peaks(ring, before, here, after, width, filters, zero, part, count, plateau):
     """Add ``ring[here]`` (``a[j-1]`` of each line) where it is a kept strict
     maximum between ``ring[before]`` and ``ring[after]``. ``part`` is in the
@@ -458,48 +460,71 @@ def _add_panel_peaks(ring, before, here, after, width, filters, zero, part, coun
         plateau[k] |= np.uint8(_plateau_start(prev, cur, nxt))
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
-def _smp_panels(x, rtol, filters, flush, width):
+@numba.njit(cache=True)
+def _smp_panel(x, o, i0, w, rtol, filters, flush, scratch, sums, counts, no_mask):
+    """SMP of lines ``i0 .. i0+w-1`` of block ``o``, walked row by row with
+    the rows of ``scratch`` (at least ``w`` wide, any content) as work space."""
     outer, n, inner = x.shape
     m = n - 2
+    zero = rtol - rtol
+    ring = scratch[0:3]  # a[j-2], a[j-1], a[j], by j % 3
+    part = scratch[3]  # float32 (working dtype) partial sums
+    total = scratch[4].view(np.float64)[:w]
+    compensation = scratch[5].view(np.float64)[:w]
+    count = scratch[6].view(np.int32)
+    bad = scratch[7].view(np.uint8)
+    plateau = scratch[8].view(np.uint8)
+    total_count = scratch[9].view(np.int64)
+    for k in range(w):
+        total_count[k] = 0
+        part[k] = zero
+        total[k] = 0.0
+        compensation[k] = 0.0
+        count[k] = 0
+        bad[k] = 0
+        plateau[k] = 0
+    for j in range(min(n, 2)):
+        for k in range(w):
+            v = x[o, j, i0 + k]
+            bad[k] |= np.uint8((v - v) != 0)
+    for j in range(max(m, 0)):
+        _fill_panel_row(x, o, j, i0, w, rtol, ring, j % 3, bad)
+        if j >= 2:  # a[j-1] may be a peak only when 1 <= j-1 <= m-2
+            _add_panel_peaks(ring, (j - 2) % 3, (j - 1) % 3, j % 3, w, filters, zero, part, count, plateau)
+        if (j + 1) % flush == 0 or j == m - 1:
+            for k in range(w):
+                total[k], compensation[k] = _add_compensated(total[k], compensation[k], float(part[k]))
+                total_count[k] += count[k]
+                part[k] = zero
+                count[k] = 0
+    for k in range(w):
+        line = o * inner + i0 + k
+        s = np.nan if bad[k] else total[k] + compensation[k]
+        c = total_count[k]
+        if plateau[k] and s == s:  # a NaN line stays NaN, no need to look
+            s, c = _scan_curvature(x[o, :, i0 + k], 1, m - 1, m, rtol, filters, no_mask)
+        sums[line] = s
+        counts[line] = 0 if s != s else c
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _smp_panels(x, rtol, filters, flush, width, per_task):
+    """Panels of ``width`` lines, ``per_task`` panels a task: one set of
+    scratch rows per task, so that narrow panels (56-wide image rows) do not
+    pay an allocation each."""
+    outer, n, inner = x.shape
     panels = -(-inner // width)
     sums = np.empty(outer * inner)
     counts = np.empty(outer * inner, np.int64)
     no_mask = np.zeros(0, np.bool_)
-    zero = rtol - rtol
-    for task in prange(outer * panels):
-        o = task // panels
-        i0 = (task - o * panels) * width
-        w = min(width, inner - i0)
-        ring = np.zeros((3, w), x.dtype)  # a[j-2], a[j-1], a[j], by j % 3
-        part = np.zeros(w, x.dtype)
-        count = np.zeros(w, np.int32)
-        plateau = np.zeros(w, np.uint8)
-        poison = np.zeros(w)
-        total = np.zeros(w)
-        compensation = np.zeros(w)
-        total_count = np.zeros(w, np.int64)
-        for j in range(min(n, 2)):
-            for k in range(w):
-                poison[k] += x[o, j, i0 + k] * 0.0
-        for j in range(max(m, 0)):
-            _fill_panel_row(x, o, j, i0, w, rtol, ring, j % 3, poison)
-            if j >= 2:  # a[j-1] may be a peak only when 1 <= j-1 <= m-2
-                _add_panel_peaks(ring, (j - 2) % 3, (j - 1) % 3, j % 3, w, filters, zero, part, count, plateau)
-            if (j + 1) % flush == 0 or j == m - 1:
-                for k in range(w):
-                    total[k], compensation[k] = _add_compensated(total[k], compensation[k], float(part[k]))
-                    total_count[k] += count[k]
-                    part[k] = 0
-                    count[k] = 0
-        for k in range(w):
-            line = o * inner + i0 + k
-            s = total[k] + compensation[k] + poison[k]
-            c = total_count[k]
-            if plateau[k] and s == s:  # a NaN line stays NaN, no need to look
-                s, c = _scan_curvature(x[o, :, i0 + k], 1, m - 1, m, rtol, filters, no_mask)
-            sums[line] = s
-            counts[line] = 0 if s != s else c
+    jobs = outer * panels
+    for task in prange(-(-jobs // per_task)):
+        # 10 rows of the working dtype, each wide enough for width float64s
+        scratch = np.empty((10, 2 * width), x.dtype)
+        for job in range(task * per_task, min((task + 1) * per_task, jobs)):
+            o = job // panels
+            i0 = (job - o * panels) * width
+            _smp_panel(x, o, i0, min(width, inner - i0), rtol, filters, flush, scratch, sums, counts, no_mask)
     return sums, counts
 
 
@@ -585,6 +610,13 @@ def _panel_width(outer, inner):
     return max(1, min(MAX_PANEL, -(-width // 16) * 16))
 
 
+def _panels_per_task(outer, inner, width):
+    """Enough panels per task to cover about MAX_PANEL lines, yet at least
+    eight tasks a thread when there are that many panels."""
+    jobs = outer * -(-inner // width)
+    return max(1, min(MAX_PANEL // width, jobs // (8 * numba.get_num_threads())))
+
+
 def _rows_tiling(lines, n):
     """``(lines_per_task, chunks)``: whole lines per task when there are
     enough of them, otherwise each line cut into chunks."""
@@ -625,7 +657,8 @@ def smp_lines(x, rtol, filters):
         return np.zeros(outer * inner), np.zeros(outer * inner, np.int64)
     with _serialized():
         if inner > 1:
-            return _smp_panels(x, rtol, filters, _panel_flush(x.dtype), _panel_width(outer, inner))
+            width = _panel_width(outer, inner)
+            return _smp_panels(x, rtol, filters, _panel_flush(x.dtype), width, _panels_per_task(outer, inner, width))
         rows = x.reshape(outer, n)
         if 5 <= n <= BLOCK and rows.flags.c_contiguous:
             tasks = 8 * numba.get_num_threads()

@@ -118,8 +118,55 @@ def test_floored_curvature_bit_identical_in_every_fill_loop(dtype):
             np.testing.assert_array_equal(got.view(np.uint8), expected[line].view(np.uint8))
         x3 = np.ascontiguousarray(x.T)[None]  # lines along axis 1, 4 of them side by side
         ring = np.empty((3, 4), dtype)
-        poison = np.zeros(4)
+        bad = np.zeros(4, np.uint8)
         for j in range(0, 1998, 97):
-            _cpu._fill_panel_row(x3, 0, j, 0, 4, rtol, ring, 0, poison)
+            _cpu._fill_panel_row(x3, 0, j, 0, 4, rtol, ring, 0, bad)
             np.testing.assert_array_equal(ring[0].view(np.uint8), expected[:, j].copy().view(np.uint8))
+        assert not bad.any()  # finite data flags no line
     assert (expected > 0).mean() > 0.5  # the comparison saw real values, not zeros
+
+
+@pytest.mark.parametrize(
+    "layout, shape, axis",
+    [
+        ("short rows", (3, 40), -1),
+        ("rows, several blocks", (3, 2 * 1024 + 37), -1),
+        ("panels", (40, 3), 0),
+        ("panels of a middle axis", (2, 40, 3), 1),
+    ],
+)
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_a_non_finite_sample_anywhere_poisons_only_its_line(layout, shape, axis, bad):
+    """The NaN/inf check is folded into the fill loops (and their block and
+    chunk edges): every position of a line, first and last two included,
+    must make that line NaN with count 0 and leave the others alone."""
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    clean_s, clean_k = fastsmp.smp(x, axis=axis, return_counts=True)
+    n = shape[axis]
+    for j in sorted({0, 1, 2, n // 2, 1023, 1024, 1025, 1026, n - 3, n - 2, n - 1} & set(range(n))):
+        y = x.copy()
+        index = [0] * len(shape)
+        index[axis] = j
+        y[tuple(index)] = bad
+        s, k = fastsmp.smp(y, axis=axis, return_counts=True)
+        line = tuple(0 for _ in range(s.ndim))
+        assert np.isnan(s[line]) and k[line] == 0, (layout, j)
+        others = np.ones(s.shape, bool)
+        others[line] = False
+        np.testing.assert_array_equal(s[others], clean_s[others])
+        np.testing.assert_array_equal(k[others], clean_k[others])
+
+
+def test_a_non_finite_sample_in_any_chunk_of_a_long_line(monkeypatch):
+    """Long lines cut into chunks (rows layout): the chunks' checks together
+    cover every sample; tried at the chunk edges."""
+    monkeypatch.setattr(_cpu, "_rows_tiling", lambda lines, n: (1, 4))
+    x = np.random.default_rng(2).standard_normal((2, 5000)).astype(np.float32)
+    clean = fastsmp.smp(x)
+    edges = {0, 1, 2, 3, 4997, 4998, 4999} | {c * 4996 // 4 + d for c in range(1, 4) for d in (-2, -1, 0, 1, 2)}
+    for j in sorted(edges):
+        y = x.copy()
+        y[1, j] = np.nan
+        s, k = fastsmp.smp(y, return_counts=True)
+        assert np.isnan(s[1]) and k[1] == 0, j
+        assert s[0] == clean[0]
