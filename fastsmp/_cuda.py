@@ -18,8 +18,9 @@ order (one thread per line, or one block per line when there are many), so
 results are deterministic run to run.
 
 Result arrays come from the input's own allocator where it has one (torch,
-CuPy: :func:`allocating_with`), so that a call neither waits for
-``cudaMalloc`` nor synchronises the device in ``cudaFree``.
+CuPy: :func:`working_with`), so that a call neither waits for
+``cudaMalloc`` nor synchronises the device in ``cudaFree``, and its kernels
+are queued on that library's current stream, as its own operations are.
 
 Every function takes a 3-D device view ``(outer, n, inner)``, lines along
 axis 1, in the working dtype. Tests shrink :data:`config` to a few threads so
@@ -129,17 +130,45 @@ def to_device(host):
 # it has a caching allocator (torch, CuPy), so that a call neither waits for
 # cudaMalloc nor synchronises the device in cudaFree; Numba's allocator else.
 _allocator = contextvars.ContextVar("fastsmp_cuda_allocator", default=None)
+# Where a call's kernels and copies are queued: the input library's current
+# stream (torch and CuPy hand out non-blocking streams, which the legacy
+# default stream does not wait for), else the default stream (0).
+_stream = contextvars.ContextVar("fastsmp_cuda_stream", default=0)
 
 
 @contextlib.contextmanager
-def allocating_with(allocate):
+def working_with(allocate=None, stream=0):
     """Within the block, :func:`device_array` calls ``allocate(shape, dtype)``
-    (``None``: Numba's own allocator)."""
-    token = _allocator.set(allocate)
+    (``None``: Numba's own allocator) and kernels and copies go to
+    ``stream`` (a Numba stream, or 0 for the default stream)."""
+    tokens = _allocator.set(allocate), _stream.set(stream)
     try:
         yield
     finally:
-        _allocator.reset(token)
+        _allocator.reset(tokens[0])
+        _stream.reset(tokens[1])
+
+
+def torch_stream(device):
+    """torch's current stream on ``device``, as a Numba stream."""
+    import torch
+    from numba import cuda
+
+    ptr = torch.cuda.current_stream(device).cuda_stream
+    return cuda.external_stream(ptr) if ptr else 0
+
+
+def cupy_stream():
+    import cupy
+    from numba import cuda
+
+    ptr = cupy.cuda.get_current_stream().ptr
+    return cuda.external_stream(ptr) if ptr else 0
+
+
+def _on_stream(kernel, blocks, threads):
+    """``kernel`` configured for ``blocks`` x ``threads`` on the call's stream."""
+    return kernel[blocks, threads, _stream.get()]
 
 
 def torch_allocator(device):
@@ -184,7 +213,11 @@ def lines_view(dev, shape3):
 
 
 def to_host(dev):
-    return dev.copy_to_host()
+    stream = _stream.get()
+    host = dev.copy_to_host(stream=stream)
+    if stream:
+        stream.synchronize()  # the copy is asynchronous on a stream of its own
+    return host
 
 
 # --------------------------------------------------------------------------
@@ -250,7 +283,7 @@ def _fill(dev, value):
     flat = dev.reshape(dev.size)
     if flat.size:
         kernels = _kernels(config.threads)
-        kernels["fill"][_flat_grid(flat.size)](flat, value)
+        _on_stream(kernels["fill"], *_flat_grid(flat.size))(flat, value)
 
 
 #: partials per line above which one block, not one thread, adds them up
@@ -272,12 +305,12 @@ def smp_lines(x, rtol, filters):
     jblocks = geometry[5]
     totals = device_array((outer, jblocks, inner), np.float64)
     counts = device_array((outer, jblocks, inner), np.int64)
-    kernels["smp_partials"][blocks, threads](_flat(x), geometry, rtol, _as_kernel_filters(filters), totals, counts)
+    _on_stream(kernels["smp_partials"], blocks, threads)(_flat(x), geometry, rtol, _as_kernel_filters(filters), totals, counts)
     combine = _kernels(threads)
     if jblocks > LONG_LINE_PARTIALS:  # few long lines: a block per line
-        combine["combine_long_partials"][lines, threads](totals, counts, sums, line_counts)
+        _on_stream(combine["combine_long_partials"], lines, threads)(totals, counts, sums, line_counts)
     else:
-        combine["combine_partials"][_flat_grid(lines)](totals, counts, sums, line_counts)
+        _on_stream(combine["combine_partials"], *_flat_grid(lines))(totals, counts, sums, line_counts)
     return sums, line_counts
 
 
@@ -286,7 +319,7 @@ def find_peaks_lines(a, filters):
     _fill(mask, False)
     if mask.size:
         kernels, blocks, threads, geometry = _launch(a.shape, a.shape[1], a.dtype)
-        kernels["find_peaks"][blocks, threads](_flat(a), geometry, _as_kernel_filters(filters), mask)
+        _on_stream(kernels["find_peaks"], blocks, threads)(_flat(a), geometry, _as_kernel_filters(filters), mask)
     return mask
 
 
@@ -295,7 +328,7 @@ def curvature_lines(x):
     out = device_array((outer, max(n - 2, 0), inner), x.dtype)
     if out.size:
         kernels, blocks, threads, geometry = _launch(x.shape, n - 2, x.dtype)
-        kernels["curvature_lines"][blocks, threads](_flat(x), geometry, out)
+        _on_stream(kernels["curvature_lines"], blocks, threads)(_flat(x), geometry, out)
     return out
 
 
@@ -320,7 +353,7 @@ def sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
     blocks = order.shape[0]
     if blocks:
         kernels = _kernels(config.threads)
-        kernels["sum_blocks"][_flat_grid(blocks)](line_sums, line_counts, _device_order(order), block_sums, block_counts)
+        _on_stream(kernels["sum_blocks"], *_flat_grid(blocks))(line_sums, line_counts, _device_order(order), block_sums, block_counts)
 
 
 def zeros(shape, dtype):
@@ -333,5 +366,5 @@ def cast(dev, dtype):
     out = device_array(dev.shape, dtype)
     if dev.size:
         kernels = _kernels(config.threads)
-        kernels["cast"][_flat_grid(dev.size)](dev.reshape(dev.size), out.reshape(out.size))
+        _on_stream(kernels["cast"], *_flat_grid(dev.size))(dev.reshape(dev.size), out.reshape(out.size))
     return out

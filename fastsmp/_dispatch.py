@@ -127,14 +127,15 @@ class _Prepared:
     work: np.dtype
     wrap: Callable[[Any], Any]
     backend: str
-    #: how the cuda backend allocates results: the input's own library
-    #: (torch's or CuPy's caching allocator) where there is one
+    #: how the cuda backend allocates results, and on which stream it works:
+    #: the input's own library's (torch, CuPy) where there is one
     allocate: Callable | None = None
+    stream: Any = 0
 
     def memory(self):
-        """Context in which the backend's device allocations use
-        :attr:`allocate` (a no-op on the host)."""
-        return _cuda.allocating_with(self.allocate)
+        """Context in which the cuda backend allocates with :attr:`allocate`
+        and works on :attr:`stream` (a no-op on the host)."""
+        return _cuda.working_with(self.allocate, self.stream)
 
 
 def _prepare(x, backend):
@@ -143,7 +144,9 @@ def _prepare(x, backend):
     if _is_torch(x):
         return _prepare_torch(x, backend)
     if _cuda.is_device_array(x):
-        return _prepare_device(x, backend, wrap=_device_wrapper(x), allocate=_device_allocator(x))
+        return _prepare_device(
+            x, backend, wrap=_device_wrapper(x), allocate=_device_allocator(x), stream=_device_stream(x)
+        )
     arr = np.asarray(x)
     work = working_dtype(arr.dtype)
     return _prepare_host(arr, work, backend, wrap=_numpy_result)
@@ -188,7 +191,11 @@ def _prepare_torch(t, backend):
         t = t.contiguous()  # a device copy (see README: copies)
     device = t.device
     return _prepare_device(
-        t, backend, wrap=lambda r: torch.as_tensor(r, device=device), allocate=_cuda.torch_allocator(device)
+        t,
+        backend,
+        wrap=lambda r: torch.as_tensor(r, device=device),
+        allocate=_cuda.torch_allocator(device),
+        stream=_cuda.torch_stream(device),
     )
 
 
@@ -205,7 +212,11 @@ def _device_allocator(x):
     return _cuda.cupy_allocator() if type(x).__module__.split(".")[0] == "cupy" else None
 
 
-def _prepare_device(x, backend, wrap, allocate=None):
+def _device_stream(x):
+    return _cuda.cupy_stream() if type(x).__module__.split(".")[0] == "cupy" else 0
+
+
+def _prepare_device(x, backend, wrap, allocate=None, stream=0):
     if backend in ("numpy", "cpu"):
         raise ValueError(
             f"backend={backend!r} works on host memory, but the input lives on a GPU; "
@@ -217,9 +228,9 @@ def _prepare_device(x, backend, wrap, allocate=None):
         raise ValueError("fastsmp needs an array with at least one dimension; got a 0-d array (a scalar)")
     work = working_dtype(dev.dtype)
     if dev.dtype != work:
-        with _cuda.allocating_with(allocate):
+        with _cuda.working_with(allocate, stream):
             dev = _cuda.cast(dev, work)  # a device copy in the working dtype
-    return _Prepared(dev, True, work, wrap, "cuda", allocate)
+    return _Prepared(dev, True, work, wrap, "cuda", allocate, stream)
 
 
 # --------------------------------------------------------------------------

@@ -100,3 +100,22 @@ def test_results_come_from_torchs_caching_allocator():
     assert after - before >= 3  # at least the sums, the counts and the mask
     np.testing.assert_array_equal(mask.cpu().numpy(), fastsmp.find_peaks(x.cpu().numpy()))
     np.testing.assert_array_equal(counts.cpu().numpy(), fastsmp.smp(x.cpu().numpy(), return_counts=True)[1])
+
+
+def test_kernels_queue_on_torchs_current_stream():
+    """Data written on a side stream (non-blocking, as torch makes them) and
+    reduced inside ``torch.cuda.stream(side)``: fastsmp's kernels must wait
+    for the write, as torch's own operations do. On the legacy default
+    stream they would read the tensor before the delayed write lands."""
+    src = torch.randn(64, 4096, device="cuda").relu_()
+    want = fastsmp.smp(src.cpu().numpy())
+    fastsmp.smp(src)  # compile outside the race
+    side = torch.cuda.Stream()
+    x = torch.zeros_like(src)
+    torch.cuda.synchronize()
+    with torch.cuda.stream(side):
+        torch.cuda._sleep(200_000_000)  # a few hundred ms of GPU time on `side`
+        x.copy_(src)
+        got = fastsmp.smp(x)
+    side.synchronize()
+    np.testing.assert_allclose(got.cpu().numpy(), want, rtol=1e-5)
