@@ -133,6 +133,8 @@ def test_floored_curvature_bit_identical_in_every_fill_loop(dtype):
         ("rows, several blocks", (3, 2 * 1024 + 37), -1),
         ("panels", (40, 3), 0),
         ("panels of a middle axis", (2, 40, 3), 1),
+        ("lines too short for a peak", (3, 4), -1),
+        ("lines too short for a peak, middle axis", (2, 4, 3), 1),
     ],
 )
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
