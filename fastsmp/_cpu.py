@@ -460,21 +460,16 @@ def _add_panel_peaks(ring, before, here, after, width, filters, zero, part, coun
         plateau[k] |= np.uint8(_plateau_start(prev, cur, nxt))
 
 
-@numba.njit(cache=True)
-def _smp_panel(x, o, i0, w, rtol, filters, flush, scratch, sums, counts, no_mask):
+@numba.njit(inline="always")
+def _smp_panel(x, o, i0, w, rtol, filters, flush, work, sums, counts, no_mask):
     """SMP of lines ``i0 .. i0+w-1`` of block ``o``, walked row by row with
-    the rows of ``scratch`` (at least ``w`` wide, any content) as work space."""
+    the arrays of ``work`` (at least ``w`` long, any content) as work space.
+    Inlined into the task loop: no call, and no reference counting per
+    panel, which for 8-wide panels cost more than their arithmetic."""
     outer, n, inner = x.shape
     m = n - 2
     zero = rtol - rtol
-    ring = scratch[0:3]  # a[j-2], a[j-1], a[j], by j % 3
-    part = scratch[3]  # float32 (working dtype) partial sums
-    total = scratch[4].view(np.float64)[:w]
-    compensation = scratch[5].view(np.float64)[:w]
-    count = scratch[6].view(np.int32)
-    bad = scratch[7].view(np.uint8)
-    plateau = scratch[8].view(np.uint8)
-    total_count = scratch[9].view(np.int64)
+    ring, part, total, compensation, count, bad, plateau, total_count = work
     for k in range(w):
         total_count[k] = 0
         part[k] = zero
@@ -510,8 +505,8 @@ def _smp_panel(x, o, i0, w, rtol, filters, flush, scratch, sums, counts, no_mask
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _smp_panels(x, rtol, filters, flush, width, per_task):
     """Panels of ``width`` lines, ``per_task`` panels a task: one set of
-    scratch rows per task, so that narrow panels (56-wide image rows) do not
-    pay an allocation each."""
+    work arrays per task, so that narrow panels (8- to 64-wide activation
+    maps) do not pay an allocation each."""
     outer, n, inner = x.shape
     panels = -(-inner // width)
     sums = np.empty(outer * inner)
@@ -519,12 +514,20 @@ def _smp_panels(x, rtol, filters, flush, width, per_task):
     no_mask = np.zeros(0, np.bool_)
     jobs = outer * panels
     for task in prange(-(-jobs // per_task)):
-        # 10 rows of the working dtype, each wide enough for width float64s
-        scratch = np.empty((10, 2 * width), x.dtype)
+        work = (
+            np.empty((3, width), x.dtype),  # ring: a[j-2], a[j-1], a[j], by j % 3
+            np.empty(width, x.dtype),  # partial sums in the working dtype
+            np.empty(width),  # total
+            np.empty(width),  # compensation
+            np.empty(width, np.int32),  # count since the last flush
+            np.empty(width, np.uint8),  # bad: a NaN or an inf seen
+            np.empty(width, np.uint8),  # plateau: a rising plateau seen
+            np.empty(width, np.int64),  # total count
+        )
         for job in range(task * per_task, min((task + 1) * per_task, jobs)):
             o = job // panels
             i0 = (job - o * panels) * width
-            _smp_panel(x, o, i0, min(width, inner - i0), rtol, filters, flush, scratch, sums, counts, no_mask)
+            _smp_panel(x, o, i0, min(width, inner - i0), rtol, filters, flush, work, sums, counts, no_mask)
     return sums, counts
 
 
