@@ -196,6 +196,34 @@ def _strict_run(a, at, width, filters):
     return total, count, plateau
 
 
+#: lines up to PADDED_RUN candidate samples are tested in one loop padded to
+#: a multiple of VECTOR_RUN (masked past the line's end): LLVM's vector loop
+#: does 8 float32 lanes x 4, and a shorter loop, or a remainder, runs one
+#: sample at a time (32-sample lines: 28 -> 20 ns a line)
+PADDED_RUN = 64
+VECTOR_RUN = 32
+
+
+@numba.njit(inline="always")
+def _strict_run_padded(a, at, stop, filters):
+    """:func:`_strict_run` over ``a[at+1 : at+stop+1]`` with ``stop <=
+    PADDED_RUN``, reading (and ignoring) ``a`` up to ``at + PADDED_RUN + 1``."""
+    total = a.dtype.type(0)
+    count = 0
+    plateau = False
+    for k in range(-(-stop // VECTOR_RUN) * VECTOR_RUN):
+        j = at + np.uint64(k)
+        prev = a[j]
+        cur = a[j + _1]
+        nxt = a[j + _2]
+        inside = k < stop
+        strict = _strict_peak(prev, cur, nxt, filters) & inside
+        total += cur if strict else a.dtype.type(0)
+        count += strict
+        plateau |= _plateau_start(prev, cur, nxt) & inside
+    return total, count, plateau
+
+
 @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
 def _sum_strict_peaks(a, width, filters):
     """Sum and count of the kept strict maxima among ``a[1 : width-1]``, and
@@ -334,8 +362,9 @@ def _fill_flat(flat, start, width, rtol, a):
 @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
 def _sum_short_lines(flat, start, a, lines, n, filters, sums, counts, plateaus):
     """Per line ``g`` of ``lines`` consecutive short lines (``a`` filled by
-    :func:`_fill_flat` from ``start``): sum, count, plateau flag and NaN
-    poison, in one function so that a line costs no call (see _1, _2)."""
+    :func:`_fill_flat` from ``start``, readable PADDED_RUN past its lines):
+    sum, count, plateau flag and NaN poison, in one function so that a line
+    costs no call (see _1, _2)."""
     m = n - 2
     base = np.uint64(start)
     for g in range(lines):
@@ -344,14 +373,18 @@ def _sum_short_lines(flat, start, a, lines, n, filters, sums, counts, plateaus):
         for t in range(n):
             v = flat[base + at + np.uint64(t)]
             bad |= (v - v) != 0
-        total = 0.0
-        count = 0
-        plateau = False
-        for r in range(0, m - 2, SUM_RUN):
-            run, k, p = _strict_run(a, at + np.uint64(r), min(SUM_RUN, m - 2 - r) + 2, filters)
-            total += float(run)
-            count += k
-            plateau |= p
+        if m - 2 <= PADDED_RUN:
+            run, count, plateau = _strict_run_padded(a, at, m - 2, filters)
+            total = float(run)
+        else:
+            total = 0.0
+            count = 0
+            plateau = False
+            for r in range(0, m - 2, SUM_RUN):
+                run, k, p = _strict_run(a, at + np.uint64(r), min(SUM_RUN, m - 2 - r) + 2, filters)
+                total += float(run)
+                count += k
+                plateau |= p
         sums[g] = np.nan if bad else total
         counts[g] = count
         plateaus[g] = plateau
@@ -370,7 +403,7 @@ def _smp_short_rows(flat, n, rtol, filters, lines_per_task):
     for task in prange(-(-lines // lines_per_task)):
         first = task * lines_per_task
         group = min(lines_per_task, lines - first)
-        a = np.empty(group * n, flat.dtype)
+        a = np.empty(group * n + PADDED_RUN, flat.dtype)  # + what padded runs read
         _fill_flat(flat, first * n, group * n - 2, rtol, a)
         _sum_short_lines(flat, first * n, a, group, n, filters, sums[first:], counts[first:], plateaus[first:])
         for g in range(first, first + group):
