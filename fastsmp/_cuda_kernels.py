@@ -108,6 +108,33 @@ def _make_tiled(value):
     return fill, peak_at
 
 
+@functools.lru_cache(maxsize=None)
+def _tree_sum(threads):
+    """Device function ``tree_sum(total, count, s, step, lanes)``: a
+    fixed-order tree (so results are the same run to run) over the ``step``
+    threads, ``lanes`` apart, that share a line; thread ``s == 0`` of each
+    line gets the line's sum and count. Every thread of the block calls it."""
+
+    @cuda.jit(device=True)
+    def tree_sum(total, count, s, step, lanes):
+        sums = cuda.shared.array(threads, float64)
+        ks = cuda.shared.array(threads, int64)
+        tid = cuda.threadIdx.x
+        sums[tid] = total
+        ks[tid] = count
+        cuda.syncthreads()
+        half = step // 2
+        while half > 0:
+            if s < half:
+                sums[tid] += sums[tid + half * lanes]
+                ks[tid] += ks[tid + half * lanes]
+            cuda.syncthreads()
+            half //= 2
+        return sums[tid], ks[tid]
+
+    return tree_sum
+
+
 def _make_tile(threads, items):
     @cuda.jit(device=True)
     def tile(geometry):
@@ -150,6 +177,7 @@ def tiled_kernels(threads, items, dtype):
     fill_signal, signal_peak_at = _make_tiled(sample)
     fill_curvature, curvature_peak_at = _make_tiled(floored_curvature)
     tile = _make_tile(threads, items)
+    tree_sum = _tree_sum(threads)
     tile_type = from_dtype(np.dtype(dtype))
     tile_size = threads * (items + 2)
     curv = curvature.cuda
@@ -179,23 +207,10 @@ def tiled_kernels(threads, items, dtype):
                         total += height
                         count += 1
                 slot += uint64(step * lanes)
-        # Fixed-order tree over the threads that share a line.
-        sums = cuda.shared.array(threads, float64)
-        ks = cuda.shared.array(threads, int64)
-        tid = cuda.threadIdx.x
-        sums[tid] = total
-        ks[tid] = count
-        cuda.syncthreads()
-        half = step // 2
-        while half > 0:
-            if s < half:
-                sums[tid] += sums[tid + half * lanes]
-                ks[tid] += ks[tid + half * lanes]
-            cuda.syncthreads()
-            half //= 2
+        total, count = tree_sum(total, count, s, step, lanes)
         if s == 0 and active:
-            totals[o, jb, i] = sums[tid]
-            counts[o, jb, i] = ks[tid]
+            totals[o, jb, i] = total
+            counts[o, jb, i] = count
 
     @cuda.jit
     def find_peaks(x, geometry, filters, mask):
@@ -234,6 +249,7 @@ def kernels(threads):
     """The element-wise and combining kernels, for blocks of ``threads``
     threads (a compile-time constant: it sizes the shared-memory trees)."""
     add = add_block.cuda
+    tree_sum = _tree_sum(threads)
 
     @cuda.jit
     def combine_partials(totals, counts, sums, line_counts):
@@ -264,22 +280,10 @@ def kernels(threads):
         for jb in range(tid, jblocks, threads):
             s += totals[o, jb, i]
             k += counts[o, jb, i]
-        part = cuda.shared.array(threads, float64)
-        ks = cuda.shared.array(threads, int64)
-        part[tid] = s
-        ks[tid] = k
-        cuda.syncthreads()
-        half = threads // 2
-        while half > 0:
-            if tid < half:
-                part[tid] += part[tid + half]
-                ks[tid] += ks[tid + half]
-            cuda.syncthreads()
-            half //= 2
+        s, k = tree_sum(s, k, tid, threads, 1)
         if tid == 0:
-            s = part[0]
             sums[line] = s
-            line_counts[line] = 0 if s != s else ks[0]
+            line_counts[line] = 0 if s != s else k
 
     @cuda.jit
     def fill(flat, value):
