@@ -38,6 +38,7 @@ class Case:
     op: str = "smp"  # "smp", "smp_counts" or "find_peaks"
     short_shape: tuple | None = None  # for `fastsmp bench`
     smoke_shape: tuple = (8, 64)  # for the CI smoke run
+    target: float | None = None  # fraction of the ceiling asked for (issue #3), on 2 cores
 
     def make(self, size="full", seed=0):
         shape = {"full": self.shape, "short": self.short_shape or self.shape, "smoke": self.smoke_shape}[size]
@@ -53,14 +54,22 @@ class Case:
 
 
 CASES = [
-    Case("a", "4096x4096 f32, axis=-1", (4096, 4096)),
-    Case("b", "4096x4096 f32, axis=-2", (4096, 4096), axis=-2, smoke_shape=(64, 8)),
-    Case("c", "64x64x56x56 f32, axis=(-2,-1)", (64, 64, 56, 56), axis=(-2, -1), smoke_shape=(2, 3, 9, 9)),
-    Case("d", "8 x 2**24 f32, axis=-1", (8, 1 << 24), short_shape=(8, 1 << 22), smoke_shape=(2, 300)),
+    Case("a", "4096x4096 f32, axis=-1", (4096, 4096), target=0.7),
+    Case("b", "4096x4096 f32, axis=-2", (4096, 4096), axis=-2, smoke_shape=(64, 8), target=0.6),
+    Case("c", "64x64x56x56 f32, axis=(-2,-1)", (64, 64, 56, 56), axis=(-2, -1), smoke_shape=(2, 3, 9, 9), target=0.6),
+    Case("d", "8 x 2**24 f32, axis=-1", (8, 1 << 24), short_shape=(8, 1 << 22), smoke_shape=(2, 300), target=0.6),
     Case("e", "4096x4096 f64, axis=-1", (4096, 4096), dtype="float64"),
-    Case("f", "find_peaks on (a)", (4096, 4096), op="find_peaks"),
-    Case("g", "return_counts on (a)", (4096, 4096), op="smp_counts"),
+    Case("f", "find_peaks on (a)", (4096, 4096), op="find_peaks", target=0.5),
+    Case("g", "return_counts on (a)", (4096, 4096), op="smp_counts", target=0.5),
 ]
+#: first call after import with a warm compile cache, seconds (issue #3)
+LATENCY_TARGET = 0.5
+#: why the targets are missed where they are (measured; bench/RESULTS.md)
+MISSED_BECAUSE = (
+    "the kernels are compute-bound, not memory-bound: about 0.7 ns a sample per core "
+    "for long lines and 1-1.5 ns for short ones (case c), where reaching the targets "
+    "takes about 0.3 ns; see bench/RESULTS.md"
+)
 CASES_BY_NAME = {c.name: c for c in CASES}
 
 
@@ -256,11 +265,12 @@ def machine():
 
 def format_table(rows):
     names = sorted({n for r in rows for n in r.baselines}, key=list(BASELINES).index)
-    head = ["case", "what", "backend", "GB/s", "x ceiling"] + [f"vs {n}" for n in names]
+    head = ["case", "what", "backend", "GB/s", "x ceiling", "target"] + [f"vs {n}" for n in names]
     lines = [head]
     for r in rows:
+        target = "-" if r.case.target is None else f">= {r.case.target} ({'met' if r.of_ceiling >= r.case.target else 'not met'})"
         lines.append(
-            [r.case.name, r.what, "cpu", f"{r.gbps:.1f}", f"{r.of_ceiling:.2f}"]
+            [r.case.name, r.what, "cpu", f"{r.gbps:.1f}", f"{r.of_ceiling:.2f}", target]
             + [f"{r.baselines[n] / r.seconds:.1f}x" if n in r.baselines else "-" for n in names]
         )
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
@@ -298,8 +308,19 @@ def _run_bench(args):
         rows.append(run_case(CASES_BY_NAME[name], args.size, slow_baselines_on="abefg"))
         print(f"  {name}: {rows[-1].gbps:.1f} GB/s", file=sys.stderr, flush=True)
     print(format_table(rows))
+    missed = [r.case.name for r in rows if r.case.target is not None and r.of_ceiling < r.case.target]
+    if missed:
+        why = "smoke-size arrays time the call overhead, not the kernels" if args.size == "smoke" else MISSED_BECAUSE
+        print(f"targets not met ({', '.join(missed)}): {why}")
     if not args.no_latency:
         cold = first_call_latency(warm=False)
         warm = first_call_latency(warm=True)
-        print(f"first call (import + compile + smp): cold cache {cold:.2f} s, warm cache {warm:.2f} s")
+        verdict = "met" if warm < LATENCY_TARGET else (
+            "not met: Numba's import and start-up (which imports scipy.linalg where SciPy is installed) "
+            "take most of it; see bench/RESULTS.md"
+        )
+        print(
+            f"first call (import + compile + smp): cold cache {cold:.2f} s, warm cache {warm:.2f} s "
+            f"(target < {LATENCY_TARGET} s warm: {verdict})"
+        )
     return 0

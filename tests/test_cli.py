@@ -140,8 +140,15 @@ def test_bench_prints_one_row_per_case(capsys):
     rows = [line.split() for line in out.splitlines() if line[:2] in ("a ", "f ")]
     assert [r[0] for r in rows] == ["a", "f"]
     assert "x ceiling" in out and "vs scipy loop" in out
+    targets = {"a": 0.7, "f": 0.5}  # issue #3's
     for r in rows:
-        assert float(r[r.index("cpu") + 2]) > 0  # the fraction of the ceiling was measured
+        fraction = float(r[r.index("cpu") + 2])
+        assert fraction > 0  # the fraction of the ceiling was measured
+        line = " ".join(r)
+        assert f">= {targets[r[0]]}" in line
+        assert ("(met)" in line) == (fraction >= targets[r[0]]) and ("(not met)" in line) == (fraction < targets[r[0]])
+    if "(not met)" in out:  # a missed target comes with its reason
+        assert "targets not met (" in out and "smoke-size arrays time the call overhead" in out
 
 
 def test_bench_rejects_unknown_cases(capsys):
