@@ -108,21 +108,25 @@ def check_smp(x, kwargs, backend):
     assert np.array_equal(n, n_ref)
 
 
-def check_find_peaks(x, kwargs, backend):
+def _reference_and(func, x, kwargs, backend):
+    """``func`` on the reference and on ``backend``; the input must come
+    out unmodified."""
     x_before = x.copy()
-    expected = fastsmp.find_peaks(x, backend="numpy", **kwargs)
-    got = fastsmp.find_peaks(x, backend=backend, **kwargs)
+    expected = func(x, backend="numpy", **kwargs)
+    got = func(x, backend=backend, **kwargs)
     assert np.array_equal(x, x_before, equal_nan=True), "the input was modified"
+    return expected, got
+
+
+def check_find_peaks(x, kwargs, backend):
+    expected, got = _reference_and(fastsmp.find_peaks, x, kwargs, backend)
     assert expected.dtype == got.dtype == np.bool_
     assert expected.shape == got.shape == x.shape
     assert np.array_equal(got, expected)
 
 
 def check_curvature(x, kwargs, backend):
-    x_before = x.copy()
-    expected = fastsmp.curvature(x, backend="numpy", **kwargs)
-    got = fastsmp.curvature(x, backend=backend, **kwargs)
-    assert np.array_equal(x, x_before, equal_nan=True), "the input was modified"
+    expected, got = _reference_and(fastsmp.curvature, x, kwargs, backend)
     axis = kwargs["axis"] % x.ndim
     shape = list(x.shape)
     shape[axis] = max(shape[axis] - 2, 0)

@@ -172,3 +172,33 @@ def test_a_non_finite_sample_in_any_chunk_of_a_long_line(monkeypatch):
         s, k = fastsmp.smp(y, return_counts=True)
         assert np.isnan(s[1]) and k[1] == 0, j
         assert s[0] == clean[0]
+
+
+def test_reassociation_only_where_heights_are_added():
+    """SPEC 3 forbids reassociating d, s and the floor. fastmath is allowed
+    on the loops that add heights (and the NaN check) only, with no more
+    than reassoc/nsz, and none of them may reach, even through inlining, a
+    function that computes d or the floor: a flag there would change bits
+    that the fill-loop test (run on the fill functions alone) cannot see."""
+    import numba
+
+    allowed = {"_sum_strict_peaks", "_sum_short_lines", "_poison"}
+    floor_math = {"_curvature", "_magnitude", "_floored_curvature", "_fill_magnitudes", "_fill_flat",
+                  "_fill_panel_row", "_scan_curvature"}
+    dispatchers = {n: f for n, f in vars(_cpu).items() if isinstance(f, numba.core.registry.CPUDispatcher)}
+    assert floor_math <= set(dispatchers)  # the names below still mean something
+
+    def reachable(name, seen):
+        for callee in dispatchers[name].py_func.__code__.co_names:
+            if callee in dispatchers and callee not in seen:
+                seen.add(callee)
+                reachable(callee, seen)
+        return seen
+
+    for name, f in dispatchers.items():
+        flags = f.targetoptions.get("fastmath") or set()
+        if name in allowed:
+            assert flags and set(flags) <= {"reassoc", "nsz"}, (name, flags)
+            assert not reachable(name, set()) & floor_math, name
+        else:
+            assert not flags, (name, flags)
