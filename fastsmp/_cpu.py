@@ -35,6 +35,7 @@ import threading
 import numba
 import numpy as np
 from numba import prange
+from numba.extending import overload
 
 from ._elementwise import add_block, curvature, keep_peak, magnitude, peak_sides
 
@@ -113,7 +114,7 @@ def _floored_curvature(v, j, rtol):
     v0 = v[j]
     v1 = v[j + 1]
     v2 = v[j + 2]
-    return _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
+    return _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol, rtol - rtol)
 
 
 _scan_signal = _make_scanner(_sample)
@@ -152,21 +153,21 @@ _2 = np.uint64(2)
 
 @numba.njit(cache=True)
 def _fill_magnitudes(x, line, start, width, rtol, a):
-    """``a[k]`` = floored ``|d|`` of line ``line`` of ``x`` at ``start + k``;
-    returns whether any of ``x[line, start : start+width]`` is NaN or inf
-    (``v - v`` is 0 exactly for finite ``v``: an or-reduction, which
-    vectorises without reassociating anything, and saves a second pass)."""
+    """``a[k]`` = floored ``|d|`` of line ``line`` of ``x`` at ``start + k``,
+    made NaN where that ``d`` is not finite. A NaN or inf sample always
+    makes its ``d`` non-finite (so does, rarely, an overflow of finite
+    samples): :func:`_sum_strict_peaks` then returns NaN and the caller looks
+    at the samples. The flag costs one vector subtraction here, where an
+    or-reduction of flags cost five."""
     row = np.uint64(line)
     base = np.uint64(start)
-    bad = False
     for k in range(width):
         j = base + np.uint64(k)
         v0 = x[row, j]
         v1 = x[row, j + _1]
         v2 = x[row, j + _2]
-        a[k] = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
-        bad |= (v0 - v0) != 0
-    return bad
+        d = _curvature(v0, v1, v2)
+        a[k] = _magnitude(d, v0, v1, v2, rtol, d - d)
 
 
 #: samples whose peak heights are added in the working dtype before the
@@ -177,23 +178,50 @@ def _fill_magnitudes(x, line, start, width, rtol, a):
 SUM_RUN = 128
 
 
+def _lane_counter(a):
+    """A zero counter as wide as the elements of ``a`` (see :func:`_strict_run`)."""
+
+
+@overload(_lane_counter, inline="always")
+def _lane_counter_impl(a):
+    if a.dtype.bitwidth == 32:
+        return lambda a: np.int32(0)
+    return lambda a: np.int64(0)
+
+
+def _count(counter, flag):
+    """``counter + flag`` kept in the counter's width: Numba widens an int32
+    sum to int64, and int64 lanes would halve a float32 vector loop."""
+
+
+@overload(_count, inline="always")
+def _count_impl(counter, flag):
+    if counter.bitwidth == 32:
+        return lambda counter, flag: np.int32(counter + flag)
+    return lambda counter, flag: counter + flag
+
+
 @numba.njit(inline="always")
 def _strict_run(a, at, width, filters):
     """Sum (working dtype), count and plateau flag of the kept strict maxima
-    among ``a[at+1 : at+width-1]``."""
-    total = a.dtype.type(0)
-    count = 0
-    plateau = False
+    among ``a[at+1 : at+width-1]``; the sum is NaN if one of ``a[at :
+    at+width-2]`` is (see :func:`_fill_magnitudes`)."""
+    zero = a.dtype.type(0)
+    total = zero
+    count = _lane_counter(a)  # not a bool or a fixed int64: integer lanes as
+    plateaus = _lane_counter(a)  # wide as the float ones, and no packing
     for k in range(width - 2):
         j = at + np.uint64(k)
         prev = a[j]
         cur = a[j + _1]
         nxt = a[j + _2]
         strict = _strict_peak(prev, cur, nxt, filters)
-        total += cur if strict else a.dtype.type(0)
-        count += strict
-        plateau |= _plateau_start(prev, cur, nxt)
-    return total, count, plateau
+        # prev - prev is +0, or NaN for a flagged ``a`` (every ``a`` read
+        # here is some ``prev`` but the last two): a blend, not one more add
+        total += cur if strict else prev - prev
+        count = _count(count, strict)
+        plateaus = _count(plateaus, _plateau_start(prev, cur, nxt))
+    return total, count, plateaus > 0
 
 
 #: lines up to PADDED_RUN candidate samples are tested in one loop padded to
@@ -210,9 +238,10 @@ def _strict_run_padded(a, at, stop, filters):
     PADDED_RUN``, reading (and ignoring) ``a`` up to ``at + PADDED_RUN + 1``.
     Kept apart from :func:`_strict_run`: the mask, in the long-line loop,
     made case (a) about a third slower (measured)."""
-    total = a.dtype.type(0)
-    count = 0
-    plateau = False
+    zero = a.dtype.type(0)
+    total = zero
+    count = _lane_counter(a)
+    plateaus = _lane_counter(a)
     for k in range(-(-stop // VECTOR_RUN) * VECTOR_RUN):
         j = at + np.uint64(k)
         prev = a[j]
@@ -220,17 +249,17 @@ def _strict_run_padded(a, at, stop, filters):
         nxt = a[j + _2]
         inside = k < stop
         strict = _strict_peak(prev, cur, nxt, filters) & inside
-        total += cur if strict else a.dtype.type(0)
-        count += strict
-        plateau |= _plateau_start(prev, cur, nxt) & inside
-    return total, count, plateau
+        total += cur if strict else zero
+        count = _count(count, strict)
+        plateaus = _count(plateaus, _plateau_start(prev, cur, nxt) & inside)
+    return total, count, plateaus > 0
 
 
 @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
 def _sum_strict_peaks(a, width, filters):
     """Sum and count of the kept strict maxima among ``a[1 : width-1]``, and
-    whether a plateau starts there. The only loops allowed to reassociate:
-    they add heights."""
+    whether a plateau starts there; the sum is NaN if any of ``a`` is. The
+    only loops allowed to reassociate: they add heights (and NaN * 0)."""
     total = 0.0
     count = 0
     plateau = False
@@ -239,7 +268,8 @@ def _sum_strict_peaks(a, width, filters):
         total += float(s)
         count += k
         plateau |= p
-    return total, count, plateau
+    zero = a.dtype.type(0)
+    return total + float(a[width - 2] * zero + a[width - 1] * zero), count, plateau
 
 
 @numba.njit(cache=True)
@@ -259,6 +289,16 @@ def _mark_strict_peaks(x, line, start, width, filters, mask):
         mask[row, j + _1] = _strict_peak(prev, cur, nxt, filters)
         plateau |= _plateau_start(prev, cur, nxt)
     return plateau
+
+
+@numba.njit(cache=True)
+def _has_non_finite(v):
+    """Whether the (strided) line ``v`` holds a NaN or an inf: the exact
+    check behind a NaN flag, which an overflow of finite samples raises too."""
+    for j in range(v.size):
+        if (v[j] - v[j]) != 0:
+            return True
+    return False
 
 
 @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
@@ -283,6 +323,14 @@ def _add_compensated(total, compensation, x):
     else:
         compensation += (x - t) + total
     return t, compensation
+
+
+@numba.njit(inline="always")
+def _compensated_total(total, compensation):
+    """``total + compensation``; once the sum has overflowed to inf, the
+    compensation is inf - inf = NaN and is dropped: the sum is inf, not NaN
+    (a NaN heights sum comes from a NaN flag, and leaves ``total`` NaN)."""
+    return total if compensation != compensation else total + compensation
 
 
 @numba.njit(cache=True)
@@ -315,23 +363,26 @@ def _smp_row_chunk(x, line, rtol, filters, chunks, c, buf, no_mask):
     compensation = 0.0
     count = 0
     lo, hi = _chunk_bounds(m, chunks, c)
-    # The fills check x[lo-1 .. hi] for NaN and inf; chunk c+1 starts at
-    # x[hi], so the chunks together check x[0 .. n-3], and the last one the
-    # two samples after that (an empty chunk checks its own two).
+    # A block's d values use x[b-1 .. e+2], so the chunk's blocks see
+    # x[lo-1 .. hi+1], and the chunks together every sample (an empty chunk
+    # checks its own).
     bad = False
     for b in range(lo, hi, BLOCK):
         e = min(b + BLOCK, hi)
-        bad |= _fill_magnitudes(x, line, b - 1, e - b + 2, rtol, buf)  # buf[k] = a[b - 1 + k]
+        _fill_magnitudes(x, line, b - 1, e - b + 2, rtol, buf)  # buf[k] = a[b - 1 + k]
         s, k, plateau = _sum_strict_peaks(buf, e - b + 2, filters)
+        if s != s:  # a d that is not finite
+            bad = _has_non_finite(x[line, b - 1 : e + 3])
+            if bad:
+                break
+            plateau = True  # finite samples overflowed: the exact scan floors d (SPEC 4)
         if plateau:
             s, k = _scan_curvature(x[line], b, e, m, rtol, filters, no_mask)
         total, compensation = _add_compensated(total, compensation, s)
         count += k
     if hi <= lo:
         total += _poison(x, line, lo - 1, min(hi + 1, n))
-    if c == chunks - 1:
-        total += _poison(x, line, min(hi + 1, n), n)
-    return (np.nan if bad else total + compensation), count
+    return (np.nan if bad else _compensated_total(total, compensation)), count
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -358,7 +409,7 @@ def _fill_flat(flat, start, width, rtol, a):
         v0 = flat[j]
         v1 = flat[j + _1]
         v2 = flat[j + _2]
-        a[k] = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
+        a[k] = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol, rtol - rtol)
 
 
 @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
@@ -457,11 +508,10 @@ def _curvature_rows(x, out):
 
 
 @numba.njit(inline="always")
-def _fill_panel_row(x, o, j, i0, width, rtol, ring, r, bad):
+def _fill_panel_row(x, o, j, i0, width, rtol, ring, r):
     """``ring[r, k]`` = floored ``|d|`` of line ``i0 + k`` of block ``o`` at
-    row ``j`` (see _1, _2 for the indexing), and ``bad[k]`` turns 1 when
-    sample ``j + 2`` of that line is a NaN or an inf (as in
-    :func:`_fill_magnitudes`: byte lanes, no float64 conversion)."""
+    row ``j`` (see _1, _2 for the indexing), NaN where ``d`` is not finite
+    (as in :func:`_fill_magnitudes`)."""
     oo = np.uint64(o)
     j0 = np.uint64(j)
     base = np.uint64(i0)
@@ -471,17 +521,17 @@ def _fill_panel_row(x, o, j, i0, width, rtol, ring, r, bad):
         v0 = x[oo, j0, i]
         v1 = x[oo, j0 + _1, i]
         v2 = x[oo, j0 + _2, i]
-        ring[rr, k] = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
-        bad[k] |= np.uint8((v2 - v2) != 0)
+        d = _curvature(v0, v1, v2)
+        ring[rr, k] = _magnitude(d, v0, v1, v2, rtol, d - d)
 
 
 @numba.njit(inline="always")
-def _add_panel_peaks(ring, before, here, after, width, filters, zero, part, count, plateau):
+def _add_panel_peaks(ring, before, here, after, width, filters, part, count, plateau):
     """Add ``ring[here]`` (``a[j-1]`` of each line) where it is a kept strict
     maximum between ``ring[before]`` and ``ring[after]``. ``part`` is in the
     working dtype and ``count`` int32, flushed often (:func:`_smp_panels`):
-    narrow lanes make this loop twice as fast as float64 ones. ``zero`` is
-    +0 in the working dtype."""
+    narrow lanes make this loop twice as fast as float64 ones. A NaN in
+    ``ring[before]`` makes ``part`` NaN (as in :func:`_strict_run`)."""
     rb = np.uint64(before)
     rh = np.uint64(here)
     ra = np.uint64(after)
@@ -490,7 +540,7 @@ def _add_panel_peaks(ring, before, here, after, width, filters, zero, part, coun
         cur = ring[rh, k]
         nxt = ring[ra, k]
         strict = _strict_peak(prev, cur, nxt, filters)
-        part[k] += cur if strict else zero
+        part[k] += cur if strict else prev - prev
         count[k] += np.int32(strict)
         plateau[k] |= np.uint8(_plateau_start(prev, cur, nxt))
 
@@ -502,25 +552,23 @@ def _smp_panel(x, o, i0, w, rtol, filters, flush, work, sums, counts, no_mask):
     Inlined into the task loop: no call, and no reference counting per
     panel, which for 8-wide panels cost more than their arithmetic."""
     outer, n, inner = x.shape
-    m = n - 2
+    m = n - 2  # at least 3: shorter lines go to _smp_peakless
     zero = rtol - rtol
-    ring, part, total, compensation, count, bad, plateau, total_count = work
+    ring, part, total, compensation, count, plateau, total_count = work
     for k in range(w):
         total_count[k] = 0
         part[k] = zero
         total[k] = 0.0
         compensation[k] = 0.0
         count[k] = 0
-        bad[k] = 0
         plateau[k] = 0
-    for j in range(min(n, 2)):
-        for k in range(w):
-            v = x[o, j, i0 + k]
-            bad[k] |= np.uint8((v - v) != 0)
-    for j in range(max(m, 0)):
-        _fill_panel_row(x, o, j, i0, w, rtol, ring, j % 3, bad)
+    for j in range(m):
+        _fill_panel_row(x, o, j, i0, w, rtol, ring, j % 3)
         if j >= 2:  # a[j-1] may be a peak only when 1 <= j-1 <= m-2
-            _add_panel_peaks(ring, (j - 2) % 3, (j - 1) % 3, j % 3, w, filters, zero, part, count, plateau)
+            _add_panel_peaks(ring, (j - 2) % 3, (j - 1) % 3, j % 3, w, filters, part, count, plateau)
+        if j == m - 1:  # the two rows no ``before`` has seen: their NaN flags
+            for k in range(w):
+                part[k] += ring[(j - 1) % 3, k] * zero + ring[j % 3, k] * zero
         if (j + 1) % flush == 0 or j == m - 1:
             for k in range(w):
                 total[k], compensation[k] = _add_compensated(total[k], compensation[k], float(part[k]))
@@ -529,12 +577,14 @@ def _smp_panel(x, o, i0, w, rtol, filters, flush, work, sums, counts, no_mask):
                 count[k] = 0
     for k in range(w):
         line = o * inner + i0 + k
-        s = np.nan if bad[k] else total[k] + compensation[k]
+        s = _compensated_total(total[k], compensation[k])
         c = total_count[k]
-        if plateau[k] and s == s:  # a NaN line stays NaN, no need to look
+        if s != s and _has_non_finite(x[o, :, i0 + k]):
+            c = 0
+        elif s != s or plateau[k]:  # finite samples overflowed, or a plateau
             s, c = _scan_curvature(x[o, :, i0 + k], 1, m - 1, m, rtol, filters, no_mask)
         sums[line] = s
-        counts[line] = 0 if s != s else c
+        counts[line] = c
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -555,7 +605,6 @@ def _smp_panels(x, rtol, filters, flush, width, per_task):
             np.empty(width),  # total
             np.empty(width),  # compensation
             np.empty(width, np.int32),  # count since the last flush
-            np.empty(width, np.uint8),  # bad: a NaN or an inf seen
             np.empty(width, np.uint8),  # plateau: a rising plateau seen
             np.empty(width, np.int64),  # total count
         )

@@ -48,17 +48,21 @@ def curvature(v0, v1, v2):
 
 
 @elementwise
-def magnitude(d, v0, v1, v2, rtol):
+def magnitude(d, v0, v1, v2, rtol, below):
     """|d| with the rounding-noise floor of SPEC section 4 (``rtol`` is 0 or
-    positive, already in the working dtype)."""
-    s = (abs(v0) + abs(v2)) + (abs(v1) + abs(v1))
+    positive, already in the working dtype), and ``below`` at or under the
+    floor: ``rtol - rtol`` (+0) as SPEC 4 says, or ``d - d``, which is +0
+    too for a finite ``d`` and NaN otherwise, a flag the CPU row sums carry
+    for the price of one subtraction (``_cpu._fill_magnitudes``)."""
+    # abs(v1 + v1) is 2*|v1| exactly, and shares ``v1 + v1`` with d.
+    s = (abs(v0) + abs(v2)) + abs(v1 + v1)
     ad = abs(d)
     # Literally SPEC 4: a NaN |d| (inf - inf from finite samples that
     # overflow) fails the comparison and counts as 0. Lines that hold a NaN
     # or an inf sample are NaN anyway (SPEC 7), whatever ``a`` is there.
     if ad > rtol * s:
         return ad
-    return rtol - rtol  # +0 in the working dtype (rtol is finite)
+    return below
 
 
 @elementwise

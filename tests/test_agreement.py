@@ -313,20 +313,30 @@ def test_cuda_plateaus_across_blocks(tiny_cuda, layout):
     assert np.moveaxis(mask, axis, -1)[3, ..., -3].all()  # sig_end's plateau [2, 2] at -3, -2
 
 
-def test_finite_overflow_in_curvature_agrees():
+@pytest.mark.parametrize("layout", ["short line", "long line, across a block edge", "panels"])
+def test_finite_overflow_in_curvature_agrees(layout):
     """Finite input whose second difference overflows to inf - inf = NaN.
     SPEC 4 taken literally: ``a = |d| if |d| > rtol*s else 0``, and NaN > x
     is false, so ``a`` is 0 there (what the reference computes); the line is
-    finite, so SPEC 7 does not apply. Every backend must agree (SPEC 9)."""
+    finite, so SPEC 7 does not apply. Every backend must agree (SPEC 9).
+    The cpu fills flag a non-finite d with NaN, so this also checks that an
+    overflow is told apart from a NaN or an inf sample, in every layout."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for dtype, big, half, small in [(np.float32, 3.4e38, 1.8e38, 1e37), (np.float64, 1.7e308, 1e308, 1e307)]:
-            v = np.array([0, 0, big, half, small, 0, 0, 0], dtype)
+            kink = np.array([0, 0, big, half, small, 0, 0, 0], dtype)
+            if layout == "short line":
+                v, axis = kink, -1
+            else:
+                v = np.random.default_rng(0).standard_normal((2, 2100)).astype(dtype)
+                v[1, 1020:1028] = kink  # a d around the first block edge (1024) overflows
+                v, axis = (v, -1) if layout.startswith("long") else (np.ascontiguousarray(v.T), 0)
             assert np.isfinite(v).all()
-            ref = fastsmp.smp(v, backend="numpy", return_counts=True)
-            for backend in ("cpu", "cuda"):
-                got = fastsmp.smp(v, backend=backend, return_counts=True)
-                assert got[1] == ref[1], (dtype, backend, got, ref)
+            ref = fastsmp.smp(v, axis=axis, backend="numpy", return_counts=True)
+            for backend in ("cpu", "cuda") if layout == "short line" else ("cpu",):
+                got = fastsmp.smp(v, axis=axis, backend=backend, return_counts=True)
+                np.testing.assert_array_equal(got[1], ref[1], err_msg=f"{dtype} {backend}")
+                assert not np.isnan(got[0]).any()  # an overflow is not a NaN sample
                 assert_smp_close(got[0], ref[0], np.dtype(dtype))
 
 

@@ -118,12 +118,34 @@ def test_floored_curvature_bit_identical_in_every_fill_loop(dtype):
             np.testing.assert_array_equal(got.view(np.uint8), expected[line].view(np.uint8))
         x3 = np.ascontiguousarray(x.T)[None]  # lines along axis 1, 4 of them side by side
         ring = np.empty((3, 4), dtype)
-        bad = np.zeros(4, np.uint8)
         for j in range(0, 1998, 97):
-            _cpu._fill_panel_row(x3, 0, j, 0, 4, rtol, ring, 0, bad)
+            _cpu._fill_panel_row(x3, 0, j, 0, 4, rtol, ring, 0)
             np.testing.assert_array_equal(ring[0].view(np.uint8), expected[:, j].copy().view(np.uint8))
-        assert not bad.any()  # finite data flags no line
     assert (expected > 0).mean() > 0.5  # the comparison saw real values, not zeros
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_fill_loops_flag_every_non_finite_d(dtype):
+    """The rows and panels fills store NaN where d is not finite (the flag
+    their sums carry), and the floored |d| everywhere else."""
+    from fastsmp import _reference
+
+    big = np.finfo(dtype).max
+    with np.errstate(all="ignore"):
+        x = np.array([[0, 1, 3, 0, 1, np.nan, 0, 3, 1, 2, 0, np.inf, 1, 3, 0, 2, 1, -np.inf, 0, 2, 1, 0, 3,
+                       big, -big, big, 0, 5, 1, 0, 2]], dtype)
+        d = (x[:, :-2] + x[:, 2:]) - (x[:, 1:-1] + x[:, 1:-1])
+        floored = _reference.floored_magnitude(x[:, :, None], dtype(2**-20))[:, :, 0]
+    expected = np.where(np.isfinite(d), floored, np.nan)
+    assert np.isnan(expected).sum() >= 9 and (expected > 0).sum() >= 10
+    rows = np.empty(x.shape[1] - 2, dtype)
+    _cpu._fill_magnitudes(x, 0, 0, rows.size, dtype(2**-20), rows)
+    np.testing.assert_array_equal(rows, expected[0])
+    ring = np.empty((3, 1), dtype)
+    x3 = np.ascontiguousarray(x.T)[None]
+    for j in range(rows.size):
+        _cpu._fill_panel_row(x3, 0, j, 0, 1, dtype(2**-20), ring, j % 3)
+        np.testing.assert_array_equal(ring[j % 3], expected[:, j])
 
 
 @pytest.mark.parametrize(
