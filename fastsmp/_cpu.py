@@ -457,14 +457,25 @@ def _smp_short_rows(flat, n, rtol, filters, lines_per_task):
         first = task * lines_per_task
         group = min(lines_per_task, lines - first)
         a = np.empty(group * n + PADDED_RUN, flat.dtype)  # + what padded runs read
-        _fill_flat(flat, first * n, group * n - 2, rtol, a)
-        _sum_short_lines(flat, first * n, a, group, n, filters, sums[first:], counts[first:], plateaus[first:])
-        for g in range(first, first + group):
-            if plateaus[g] and sums[g] == sums[g]:
-                sums[g], counts[g] = _scan_curvature(flat[g * n : (g + 1) * n], 1, n - 3, n - 2, rtol, filters, no_mask)
-            if sums[g] != sums[g]:
-                counts[g] = 0
+        _smp_short_group(flat, first * n, group, n, rtol, filters, a, sums[first:], counts[first:], plateaus[first:],
+                         no_mask)
     return sums, counts
+
+
+@numba.njit(inline="always")
+def _smp_short_group(flat, start, group, n, rtol, filters, a, sums, counts, plateaus, no_mask):
+    """SMP and count of the ``group`` lines of length ``n`` stored from
+    ``flat[start]`` on, into ``sums[:group]`` and ``counts[:group]``, with
+    ``a`` (``group * n + PADDED_RUN`` long) as work space: one fill and one
+    sum for the whole group, then the exact scan of lines with a plateau."""
+    _fill_flat(flat, start, group * n - 2, rtol, a)
+    _sum_short_lines(flat, start, a, group, n, filters, sums, counts, plateaus)
+    for g in range(group):
+        if plateaus[g] and sums[g] == sums[g]:
+            at = start + g * n
+            sums[g], counts[g] = _scan_curvature(flat[at : at + n], 1, n - 3, n - 2, rtol, filters, no_mask)
+        if sums[g] != sums[g]:
+            counts[g] = 0
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -546,9 +557,10 @@ def _add_panel_peaks(ring, before, here, after, width, filters, part, count, pla
 
 
 @numba.njit(inline="always")
-def _smp_panel(x, o, i0, w, rtol, filters, flush, work, sums, counts, no_mask):
-    """SMP of lines ``i0 .. i0+w-1`` of block ``o``, walked row by row with
-    the arrays of ``work`` (at least ``w`` long, any content) as work space.
+def _smp_panel(x, o, i0, w, rtol, filters, flush, work, sums, counts, at, no_mask):
+    """SMP of lines ``i0 .. i0+w-1`` of block ``o`` into ``sums[at : at+w]``
+    (and ``counts``), walked row by row with the arrays of ``work`` (from
+    :func:`_panel_work`, at least ``w`` wide, any content) as work space.
     Inlined into the task loop: no call, and no reference counting per
     panel, which for 8-wide panels cost more than their arithmetic."""
     outer, n, inner = x.shape
@@ -576,7 +588,7 @@ def _smp_panel(x, o, i0, w, rtol, filters, flush, work, sums, counts, no_mask):
                 part[k] = zero
                 count[k] = 0
     for k in range(w):
-        line = o * inner + i0 + k
+        line = at + k
         s = _compensated_total(total[k], compensation[k])
         c = total_count[k]
         if s != s and _has_non_finite(x[o, :, i0 + k]):
@@ -599,19 +611,149 @@ def _smp_panels(x, rtol, filters, flush, width, per_task):
     no_mask = np.zeros(0, np.bool_)
     jobs = outer * panels
     for task in prange(-(-jobs // per_task)):
-        work = (
-            np.empty((3, width), x.dtype),  # ring: a[j-2], a[j-1], a[j], by j % 3
-            np.empty(width, x.dtype),  # partial sums in the working dtype
-            np.empty(width),  # total
-            np.empty(width),  # compensation
-            np.empty(width, np.int32),  # count since the last flush
-            np.empty(width, np.uint8),  # plateau: a rising plateau seen
-            np.empty(width, np.int64),  # total count
-        )
+        work = _panel_work(width, x.dtype)
         for job in range(task * per_task, min((task + 1) * per_task, jobs)):
             o = job // panels
             i0 = (job - o * panels) * width
-            _smp_panel(x, o, i0, min(width, inner - i0), rtol, filters, flush, work, sums, counts, no_mask)
+            _smp_panel(x, o, i0, min(width, inner - i0), rtol, filters, flush, work, sums, counts, o * inner + i0,
+                       no_mask)
+    return sums, counts
+
+
+@numba.njit(inline="always")
+def _panel_work(width, dtype):
+    """The work arrays of :func:`_smp_panel`, for panels up to ``width`` wide."""
+    return (
+        np.empty((3, width), dtype),  # ring: a[j-2], a[j-1], a[j], by j % 3
+        np.empty(width, dtype),  # partial sums in the working dtype
+        np.empty(width),  # total
+        np.empty(width),  # compensation
+        np.empty(width, np.int32),  # count since the last flush
+        np.empty(width, np.uint8),  # plateau: a rising plateau seen
+        np.empty(width, np.int64),  # total count
+    )
+
+
+# --------------------------------------------------------------------------
+# maps layout: both of the last two axes of small C-contiguous maps
+# --------------------------------------------------------------------------
+
+
+#: candidates a map's masked runs take at a time (:func:`_sum_map_axis`): a
+#: constant trip count, so LLVM's vector loop has no scalar remainder, and at
+#: most 32 peaks in a float32 partial sum (SPEC 6, as for SUM_RUN)
+MAP_RUN = 64
+
+
+@numba.njit(cache=True)
+def _fill_map_axis(m, count, step, rtol, a):
+    """``a[p]`` = floored ``|d|`` of ``m[p], m[p+step], m[p+2*step]`` for
+    ``p < count``, NaN where that ``d`` is not finite (as in
+    :func:`_fill_magnitudes`): along the rows of a flattened map with
+    ``step = 1``, along its columns with ``step = w``."""
+    s = np.uint64(step)
+    for k in range(count):
+        j = np.uint64(k)
+        v0 = m[j]
+        v1 = m[j + s]
+        v2 = m[j + s + s]
+        d = _curvature(v0, v1, v2)
+        a[k] = _magnitude(d, v0, v1, v2, rtol, d - d)
+
+
+@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
+def _sum_map_axis(a, valid, first, span, step, filters):
+    """Sum (NaN if a flagged ``a`` is read), count and plateau flag of the
+    kept strict maxima ``a[p]`` between ``a[p - step]`` and ``a[p + step]``,
+    for the candidates ``first <= p < first + span`` where ``valid[p]`` is
+    not 0. One flat loop for all the lines of a map along one axis: no loop,
+    and no loop remainder, per line."""
+    zero = a.dtype.type(0)
+    s = np.uint64(step)
+    total = 0.0
+    count = 0
+    plateau = False
+    for r in range(0, span, MAP_RUN):
+        run = zero
+        run_count = _lane_counter(a)
+        run_plateaus = _lane_counter(a)
+        at = np.uint64(first + r)
+        for k in range(MAP_RUN):
+            j = at + np.uint64(k)
+            prev = a[j - s]
+            cur = a[j]
+            nxt = a[j + s]
+            ok = valid[j] != zero
+            strict = _strict_peak(prev, cur, nxt, filters) & ok
+            run += cur if strict else prev - prev  # NaN flags: as in _strict_run
+            run_count = _count(run_count, strict)
+            run_plateaus = _count(run_plateaus, _plateau_start(prev, cur, nxt) & ok)
+        total += float(run)
+        count += run_count
+        plateau |= run_plateaus > 0
+    return total, count, plateau
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _smp_maps(x, rtol, filters, flush, per_task):
+    """SMP over the last two axes of ``x`` (maps, h, w), C-contiguous, with
+    ``5 <= h`` and ``5 <= w``, a map at a time while it is in cache (the
+    two axes read the input once, not twice), and no per-line results.
+
+    Each map is copied into a zero-padded buffer ``m``; its rows and its
+    columns are then each one flat fill and one masked flat sum
+    (:func:`_sum_map_axis`), whatever the size of the map: 8 x 8 maps cost
+    no per-line loops. A map with a NaN flag (a NaN or inf sample, or an
+    overflow) or a plateau is redone line by line, exactly."""
+    maps, h, w = x.shape
+    hw = h * w
+    flat = x.reshape(-1)
+    sums = np.empty(maps)
+    counts = np.empty(maps, np.int64)
+    no_mask = np.zeros(0, np.bool_)
+    # rows: candidates 1 <= p < 1 + span_r; columns: w <= p < w + span_c
+    span_r = -(-hw // MAP_RUN) * MAP_RUN
+    span_c = -(-((h - 4) * w) // MAP_RUN) * MAP_RUN
+    fill_r = span_r + VECTOR_RUN  # >= span_r + 2, a multiple of VECTOR_RUN
+    fill_c = -(-(span_c + 2 * w) // VECTOR_RUN) * VECTOR_RUN
+    size = max(fill_r + 2, fill_c + 2 * w)
+    valid_r = np.zeros(span_r + 1, x.dtype)
+    for p in range(1, hw):
+        t = p % w
+        valid_r[p] = 1 <= t <= w - 4
+    valid_c = np.zeros(w + span_c, x.dtype)
+    valid_c[w : (h - 3) * w] = 1
+    for task in prange(-(-maps // per_task)):
+        m = np.zeros(size, x.dtype)
+        a = np.empty(max(fill_r, fill_c, hw + PADDED_RUN), x.dtype)  # (and for the exact path)
+        work = _panel_work(w, x.dtype)
+        line_sums = np.empty(max(h, w))
+        line_counts = np.empty(max(h, w), np.int64)
+        plateaus = np.empty(h, np.bool_)
+        for o in range(task * per_task, min((task + 1) * per_task, maps)):
+            base = np.uint64(o * hw)
+            for k in range(hw):
+                m[k] = flat[base + np.uint64(k)]
+            _fill_map_axis(m, fill_r, 1, rtol, a)
+            total, count, plateau = _sum_map_axis(a, valid_r, 1, span_r, 1, filters)
+            _fill_map_axis(m, fill_c, w, rtol, a)
+            s, k, p = _sum_map_axis(a, valid_c, w, span_c, w, filters)
+            total += s
+            count += k
+            if plateau or p or total != total:
+                # the exact path: rows as short lines, columns as a panel
+                _smp_short_group(flat, o * hw, h, w, rtol, filters, a, line_sums, line_counts, plateaus, no_mask)
+                total = 0.0
+                count = 0
+                for g in range(h):
+                    total += line_sums[g]
+                    count += line_counts[g]
+                _smp_panel(x, o, 0, w, rtol, filters, flush, work, line_sums, line_counts, 0, no_mask)
+                for g in range(w):
+                    total += line_sums[g]
+                    count += line_counts[g]
+            sums[o] = total
+            counts[o] = count
     return sums, counts
 
 
@@ -772,6 +914,25 @@ def smp_lines(x, rtol, filters):
             return _smp_short_rows(rows.reshape(-1), n, rtol, filters, per_task)
         totals, counts = _smp_rows(rows, rtol, filters, *_rows_tiling(outer, n))
     return _combine_chunks(totals, counts)
+
+
+#: largest map (h * w samples) that :func:`smp_maps` takes: 64 KiB of
+#: float32, so that the columns pass finds the map in L2
+MAP_SAMPLES = 1 << 14
+
+
+def smp_maps(x, rtol, filters):
+    """SMP and counts over the last two axes of ``x`` in one pass (see
+    :func:`_smp_maps`), or None where that layout does not apply."""
+    if x.ndim < 2 or not x.flags.c_contiguous or x.size == 0:
+        return None
+    h, w = x.shape[-2:]
+    if not (5 <= h and 5 <= w <= BLOCK and h * w <= MAP_SAMPLES):
+        return None
+    maps = x.reshape(-1, h, w)
+    per_task = max(1, min(-(-maps.shape[0] // (8 * numba.get_num_threads())), MAP_SAMPLES // (h * w)))
+    with _serialized():
+        return _smp_maps(maps, rtol, _as_kernel_filters(filters), _panel_flush(x.dtype), per_task)
 
 
 def find_peaks_lines(a, filters):

@@ -433,7 +433,12 @@ def smp(x, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False,
             n for a, n in enumerate(shape) if a not in axes
         )
         block_sums = block_counts = None
-        for ax in axes:
+        maps = getattr(be, "smp_maps", None)  # a fused pass over both axes of small maps
+        if maps is not None and nan_policy == "propagate" and sorted(axes) == [len(shape) - 2, len(shape) - 1]:
+            fused = maps(prep.array, rtol_w, filters)
+            if fused is not None:
+                block_sums, block_counts = fused
+        for ax in axes if block_sums is None else ():
             line_sums, line_counts = be.smp_lines(_line_view(prep, ax), rtol_w, filters)
             if nan_policy == "raise":
                 where = _first_bad_line(line_sums, shape, ax)

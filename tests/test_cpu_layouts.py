@@ -70,12 +70,24 @@ def test_panels_along_a_middle_axis(inner):
     assert_same(x, 1, height=(0.5, 6))
 
 
-@pytest.mark.parametrize("layout", ["rows", "short rows", "panels"])
+@pytest.mark.parametrize("layout", ["rows", "short rows", "panels", "maps"])
 def test_float32_accuracy_bound(layout):
     """SMP within 1e-5 of math.fsum of the kept peak heights (SPEC 6)."""
     from fastsmp import _reference
 
     rng = np.random.default_rng(11)
+    if layout == "maps":  # both axes of 128 x 128 maps, summed in float32 runs of MAP_RUN candidates
+        x = np.maximum(rng.standard_normal((2, 128, 128)), 0).astype(np.float32) * np.float32(1e-3)
+        x[:, 0, :9] += np.float32(1e4) * np.abs(np.arange(9, dtype=np.float32) - 4)
+        got = _cpu.smp_maps(x, np.float32(2.0**-20), (None,) * 4)[0]
+        for block, block_smp in zip(x, got):
+            heights = []
+            for v in list(block) + list(block.T):
+                a = _reference.floored_magnitude(v[None, :, None], np.float32(2.0**-20))
+                heights += list(a[_reference.peak_mask(a, (None,) * 4)].astype(np.float64))
+            exact = math.fsum(heights)
+            assert len(heights) > 5000 and abs(float(block_smp) - exact) <= 1e-5 * exact
+        return
     shape, axis = {"rows": ((1, 1 << 20), 1), "short rows": ((1 << 14, 64), 1), "panels": ((1 << 18, 3), 0)}[layout]
     x = np.maximum(rng.standard_normal(shape), 0).astype(np.float32)
     # one huge kink first, then many tiny peaks: a float32 running sum would
@@ -121,6 +133,13 @@ def test_floored_curvature_bit_identical_in_every_fill_loop(dtype):
         for j in range(0, 1998, 97):
             _cpu._fill_panel_row(x3, 0, j, 0, 4, rtol, ring, 0)
             np.testing.assert_array_equal(ring[0].view(np.uint8), expected[:, j].copy().view(np.uint8))
+        # the maps fill, along rows (step 1) and along columns (step = 4 lines side by side)
+        rows = np.empty(2000 - 2, dtype)
+        _cpu._fill_map_axis(x[2], rows.size, 1, rtol, rows)
+        np.testing.assert_array_equal(rows.view(np.uint8), expected[2].view(np.uint8))
+        cols = np.empty(4 * (2000 - 2), dtype)
+        _cpu._fill_map_axis(np.ascontiguousarray(x.T).reshape(-1), cols.size, 4, rtol, cols)
+        np.testing.assert_array_equal(cols.view(np.uint8), np.ascontiguousarray(expected.T).reshape(-1).view(np.uint8))
     assert (expected > 0).mean() > 0.5  # the comparison saw real values, not zeros
 
 
@@ -140,6 +159,9 @@ def test_fill_loops_flag_every_non_finite_d(dtype):
     assert np.isnan(expected).sum() >= 9 and (expected > 0).sum() >= 10
     rows = np.empty(x.shape[1] - 2, dtype)
     _cpu._fill_magnitudes(x, 0, 0, rows.size, dtype(2**-20), rows)
+    np.testing.assert_array_equal(rows, expected[0])
+    rows = np.empty(x.shape[1] - 2, dtype)
+    _cpu._fill_map_axis(x[0], rows.size, 1, dtype(2**-20), rows)
     np.testing.assert_array_equal(rows, expected[0])
     ring = np.empty((3, 1), dtype)
     x3 = np.ascontiguousarray(x.T)[None]
@@ -204,9 +226,9 @@ def test_reassociation_only_where_heights_are_added():
     that the fill-loop test (run on the fill functions alone) cannot see."""
     import numba
 
-    allowed = {"_sum_strict_peaks", "_sum_short_lines", "_poison"}
+    allowed = {"_sum_strict_peaks", "_sum_short_lines", "_sum_map_axis", "_poison"}
     floor_math = {"_curvature", "_magnitude", "_floored_curvature", "_fill_magnitudes", "_fill_flat",
-                  "_fill_panel_row", "_scan_curvature"}
+                  "_fill_panel_row", "_fill_map_axis", "_scan_curvature"}
     dispatchers = {n: f for n, f in vars(_cpu).items() if isinstance(f, numba.core.registry.CPUDispatcher)}
     assert floor_math <= set(dispatchers)  # the names below still mean something
 
@@ -224,3 +246,58 @@ def test_reassociation_only_where_heights_are_added():
             assert not reachable(name, set()) & floor_math, name
         else:
             assert not flags, (name, flags)
+
+
+def maps_vs_lines(x, monkeypatch, **kw):
+    """The maps kernel (both last axes in one pass) against the per-axis
+    line kernels and against the reference."""
+    rtol = np.float32(2.0**-20) if x.dtype == np.float32 else 2.0**-49
+    fused = _cpu.smp_maps(x, rtol, tuple(kw.get(k) for k in ("hmin", "hmax", "tmin", "tmax")))
+    assert fused is not None  # this layout is the maps kernel's
+    s, k = fastsmp.smp(x, axis=(-2, -1), return_counts=True, height=kw.get("height"), threshold=kw.get("threshold"))
+    with monkeypatch.context() as m:
+        m.setattr(_cpu, "smp_maps", lambda *a: None)
+        ls, lk = fastsmp.smp(x, axis=(-2, -1), return_counts=True, height=kw.get("height"), threshold=kw.get("threshold"))
+    es, ek = fastsmp.smp(x, axis=(-2, -1), return_counts=True, backend="numpy", height=kw.get("height"),
+                         threshold=kw.get("threshold"))
+    for got_s, got_k in ((s, k), (ls, lk)):
+        np.testing.assert_array_equal(got_k, ek)
+        np.testing.assert_allclose(got_s, es, rtol=1e-5 if x.dtype == np.float32 else 1e-12, atol=1e-30)
+    return s, k
+
+
+@pytest.mark.parametrize("shape", [(3, 8, 8), (2, 5, 5), (2, 9, 6), (2, 6, 9), (1, 56, 56), (2, 7, 130), (2, 3, 16, 16)])
+@pytest.mark.parametrize("data", ["random", "plateaus", "filters", "float64"])
+def test_maps_agree_with_the_line_kernels(monkeypatch, shape, data):
+    """Small maps along both last axes: the fused kernel's masked flat sums
+    (no plateau), and its exact fallback (integer data: plateaus in most
+    maps), give the reference's SMP and counts."""
+    rng = np.random.default_rng(sum(shape))
+    if data == "plateaus":
+        x = rng.integers(0, 3, size=shape).astype(np.float32)
+    else:
+        x = np.maximum(rng.standard_normal(shape), 0).astype(np.float64 if data == "float64" else np.float32)
+    kw = dict(height=(0.2, 3.0), threshold=0.05) if data == "filters" else {}
+    s, k = maps_vs_lines(x, monkeypatch, **kw)
+    assert k.sum() > 0  # peaks were found and counted
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, "overflow"])
+def test_maps_a_bad_sample_anywhere(monkeypatch, bad):
+    """A NaN or inf at every position of a 6 x 7 map (edges and corners
+    included) makes that map NaN with the other lines' counts, and leaves
+    the other maps alone; finite samples whose d overflows do not."""
+    x = np.maximum(np.random.default_rng(3).standard_normal((3, 6, 7)), 0).astype(np.float32)
+    clean = fastsmp.smp(x, axis=(-2, -1))
+    for j in range(6):
+        for i in range(7):
+            y = x.copy()
+            if bad == "overflow":
+                y[1, j, i] = 3.4e38
+                y[1, (j + 1) % 6, i] = -3.4e38
+            else:
+                y[1, j, i] = bad
+            with np.errstate(all="ignore"):
+                s, k = maps_vs_lines(y, monkeypatch)
+            assert np.isnan(s[1]) == (bad != "overflow"), (j, i)
+            np.testing.assert_array_equal(s[[0, 2]], clean[[0, 2]])
