@@ -646,14 +646,15 @@ MAP_RUN = 64
 
 
 @numba.njit(cache=True)
-def _fill_map_axis(m, count, step, rtol, a):
-    """``a[p]`` = floored ``|d|`` of ``m[p], m[p+step], m[p+2*step]`` for
-    ``p < count``, NaN where that ``d`` is not finite (as in
-    :func:`_fill_magnitudes`): along the rows of a flattened map with
+def _fill_map_axis(m, start, count, step, rtol, a):
+    """``a[p]`` = floored ``|d|`` of ``m[q], m[q+step], m[q+2*step]`` with
+    ``q = start + p``, for ``p < count``, NaN where that ``d`` is not finite
+    (as in :func:`_fill_magnitudes`): along the rows of a flattened map with
     ``step = 1``, along its columns with ``step = w``."""
     s = np.uint64(step)
+    base = np.uint64(start)
     for k in range(count):
-        j = np.uint64(k)
+        j = base + np.uint64(k)
         v0 = m[j]
         v1 = m[j + s]
         v2 = m[j + s + s]
@@ -700,11 +701,14 @@ def _smp_maps(x, rtol, filters, flush, per_task):
     ``5 <= h`` and ``5 <= w``, a map at a time while it is in cache (the
     two axes read the input once, not twice), and no per-line results.
 
-    Each map is copied into a zero-padded buffer ``m``; its rows and its
-    columns are then each one flat fill and one masked flat sum
-    (:func:`_sum_map_axis`), whatever the size of the map: 8 x 8 maps cost
-    no per-line loops. A map with a NaN flag (a NaN or inf sample, or an
-    overflow) or a plateau is redone line by line, exactly."""
+    A map's rows and its columns are each one flat fill and one masked flat
+    sum (:func:`_sum_map_axis`), whatever the size of the map: 8 x 8 maps
+    cost no per-line loops. The loops are padded to whole runs: they read
+    (and mask out) up to ``size - hw`` samples past the map, from the next
+    map, or from a zero-padded copy ``m`` for maps too near the end of
+    ``x``. A map with a NaN flag (a NaN or inf sample, an overflow, or a NaN
+    or inf in the next map's samples that the padding read) or with a
+    plateau is redone line by line, exactly."""
     maps, h, w = x.shape
     hw = h * w
     flat = x.reshape(-1)
@@ -731,12 +735,14 @@ def _smp_maps(x, rtol, filters, flush, per_task):
         line_counts = np.empty(max(h, w), np.int64)
         plateaus = np.empty(h, np.bool_)
         for o in range(task * per_task, min((task + 1) * per_task, maps)):
-            base = np.uint64(o * hw)
-            for k in range(hw):
-                m[k] = flat[base + np.uint64(k)]
-            _fill_map_axis(m, fill_r, 1, rtol, a)
+            src, start = flat, o * hw
+            if start + size > flat.size:
+                for k in range(hw):
+                    m[k] = flat[np.uint64(start + k)]
+                src, start = m, 0
+            _fill_map_axis(src, start, fill_r, 1, rtol, a)
             total, count, plateau = _sum_map_axis(a, valid_r, 1, span_r, 1, filters)
-            _fill_map_axis(m, fill_c, w, rtol, a)
+            _fill_map_axis(src, start, fill_c, w, rtol, a)
             s, k, p = _sum_map_axis(a, valid_c, w, span_c, w, filters)
             total += s
             count += k

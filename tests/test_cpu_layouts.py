@@ -135,10 +135,10 @@ def test_floored_curvature_bit_identical_in_every_fill_loop(dtype):
             np.testing.assert_array_equal(ring[0].view(np.uint8), expected[:, j].copy().view(np.uint8))
         # the maps fill, along rows (step 1) and along columns (step = 4 lines side by side)
         rows = np.empty(2000 - 2, dtype)
-        _cpu._fill_map_axis(x[2], rows.size, 1, rtol, rows)
+        _cpu._fill_map_axis(x[2], 0, rows.size, 1, rtol, rows)
         np.testing.assert_array_equal(rows.view(np.uint8), expected[2].view(np.uint8))
         cols = np.empty(4 * (2000 - 2), dtype)
-        _cpu._fill_map_axis(np.ascontiguousarray(x.T).reshape(-1), cols.size, 4, rtol, cols)
+        _cpu._fill_map_axis(np.ascontiguousarray(x.T).reshape(-1), 0, cols.size, 4, rtol, cols)
         np.testing.assert_array_equal(cols.view(np.uint8), np.ascontiguousarray(expected.T).reshape(-1).view(np.uint8))
     assert (expected > 0).mean() > 0.5  # the comparison saw real values, not zeros
 
@@ -161,7 +161,7 @@ def test_fill_loops_flag_every_non_finite_d(dtype):
     _cpu._fill_magnitudes(x, 0, 0, rows.size, dtype(2**-20), rows)
     np.testing.assert_array_equal(rows, expected[0])
     rows = np.empty(x.shape[1] - 2, dtype)
-    _cpu._fill_map_axis(x[0], rows.size, 1, dtype(2**-20), rows)
+    _cpu._fill_map_axis(x[0], 0, rows.size, 1, dtype(2**-20), rows)
     np.testing.assert_array_equal(rows, expected[0])
     ring = np.empty((3, 1), dtype)
     x3 = np.ascontiguousarray(x.T)[None]
@@ -286,7 +286,8 @@ def test_maps_agree_with_the_line_kernels(monkeypatch, shape, data):
 def test_maps_a_bad_sample_anywhere(monkeypatch, bad):
     """A NaN or inf at every position of a 6 x 7 map (edges and corners
     included) makes that map NaN with the other lines' counts, and leaves
-    the other maps alone; finite samples whose d overflows do not."""
+    the other maps alone; finite samples whose d overflows do not. The last
+    map is read from a padded copy, the others in place."""
     x = np.maximum(np.random.default_rng(3).standard_normal((3, 6, 7)), 0).astype(np.float32)
     clean = fastsmp.smp(x, axis=(-2, -1))
     for j in range(6):
@@ -300,4 +301,6 @@ def test_maps_a_bad_sample_anywhere(monkeypatch, bad):
             with np.errstate(all="ignore"):
                 s, k = maps_vs_lines(y, monkeypatch)
             assert np.isnan(s[1]) == (bad != "overflow"), (j, i)
-            np.testing.assert_array_equal(s[[0, 2]], clean[[0, 2]])
+            # map 0's padded loops read map 1's samples: a bad one there sends
+            # map 0 down the exact path, which adds its lines in another order
+            np.testing.assert_allclose(s[[0, 2]], clean[[0, 2]], rtol=1e-6)
