@@ -280,15 +280,15 @@ def _mark_strict_peaks(x, line, start, width, filters, mask):
     starts there."""
     row = np.uint64(line)
     base = np.uint64(start)
-    plateau = False
+    plateaus = _lane_counter(x)  # see _strict_run
     for k in range(width - 2):
         j = base + np.uint64(k)
         prev = x[row, j]
         cur = x[row, j + _1]
         nxt = x[row, j + _2]
         mask[row, j + _1] = _strict_peak(prev, cur, nxt, filters)
-        plateau |= _plateau_start(prev, cur, nxt)
-    return plateau
+        plateaus = _count(plateaus, _plateau_start(prev, cur, nxt))
+    return plateaus > 0
 
 
 @numba.njit(cache=True)
