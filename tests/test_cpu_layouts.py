@@ -304,3 +304,13 @@ def test_maps_a_bad_sample_anywhere(monkeypatch, bad):
             # map 0's padded loops read map 1's samples: a bad one there sends
             # map 0 down the exact path, which adds its lines in another order
             np.testing.assert_allclose(s[[0, 2]], clean[[0, 2]], rtol=1e-6)
+
+
+def test_maps_nan_policy_raise_names_the_line():
+    """nan_policy='raise' must name the first bad line and its axis, which the
+    maps kernel (one value per map) cannot: such calls take the line kernels."""
+    x = np.ones((2, 3, 8, 8), np.float32)
+    x[1, 2, 5, 6] = np.nan
+    with pytest.raises(ValueError, match=r"the line x\[1, 2, :, 6\] along axis 2 "):
+        fastsmp.smp(x, axis=(-2, -1), nan_policy="raise")
+    assert np.isnan(fastsmp.smp(x, axis=(-2, -1))[1, 2])
