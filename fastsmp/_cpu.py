@@ -13,6 +13,15 @@ the extra memory is O(number of lines):
   contiguous and the loop over the panel's lines vectorises; no transposed
   copy is made.
 
+And one layout for a pair of axes, the last two of small C-ordered maps
+(``smp(..., axis=(-2, -1))`` of CNN activations): **maps**, a map at a time,
+its rows and its columns each one flat fill and one masked flat sum, so the
+input is read once and small maps pay no per-line loops.
+
+NaN and inf samples are found without a pass of their own: the fills store
+NaN where ``d`` is not finite, and the sums carry it (``prev - prev``); a
+NaN sum sends the block, line or map to an exact check.
+
 Strict maxima are the only peaks in float data almost always; where a block
 (rows) or a line (panels) has a plateau that rises on its left, the exact
 scalar scan of SPEC section 5 redoes that block or line. A chunk owns the
@@ -23,8 +32,8 @@ The kernels called from Python release the GIL (``nogil``), so calls from
 several threads (or Dask workers) run side by side.
 
 Only the loops that add peak heights (:func:`_sum_strict_peaks`,
-:func:`_sum_short_lines`, and the NaN check) may reassociate
-(``fastmath={"reassoc"}``); SPEC section 3 forbids it elsewhere.
+:func:`_sum_short_lines`, :func:`_sum_map_axis`, and the NaN check) may
+reassociate (``fastmath={"reassoc"}``); SPEC section 3 forbids it elsewhere.
 """
 
 from __future__ import annotations
