@@ -32,8 +32,8 @@ The kernels called from Python release the GIL (``nogil``), so calls from
 several threads (or Dask workers) run side by side.
 
 Only the loops that add peak heights (:func:`_sum_strict_peaks`,
-:func:`_sum_short_lines`, :func:`_sum_map_axis`, and the NaN check) may
-reassociate (``fastmath={"reassoc"}``); SPEC section 3 forbids it elsewhere.
+:func:`_sum_short_lines`, :func:`_sum_map_axis`) may reassociate
+(``fastmath={"reassoc"}``); SPEC section 3 forbids it elsewhere.
 """
 
 from __future__ import annotations
@@ -267,8 +267,8 @@ def _strict_run_padded(a, at, stop, filters):
 @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
 def _sum_strict_peaks(a, width, filters):
     """Sum and count of the kept strict maxima among ``a[1 : width-1]``, and
-    whether a plateau starts there; the sum is NaN if any of ``a`` is. The
-    only loops allowed to reassociate: they add heights (and NaN * 0)."""
+    whether a plateau starts there; the sum is NaN if any of ``a`` is (a NaN
+    flag). The only loops allowed to reassociate: they add heights."""
     total = 0.0
     count = 0
     plateau = False
@@ -308,18 +308,6 @@ def _has_non_finite(v):
         if (v[j] - v[j]) != 0:
             return True
     return False
-
-
-@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
-def _poison(x, line, start, stop):
-    """NaN if any of ``x[line, start:stop]`` is NaN or inf, else 0 (NaN * 0
-    and inf * 0 are NaN, in any order of addition)."""
-    row = np.uint64(line)
-    base = np.uint64(start)
-    p = 0.0
-    for t in range(stop - start):
-        p += x[row, base + np.uint64(t)] * 0.0
-    return p
 
 
 @numba.njit(inline="always")
@@ -390,7 +378,7 @@ def _smp_row_chunk(x, line, rtol, filters, chunks, c, buf, no_mask):
         total, compensation = _add_compensated(total, compensation, s)
         count += k
     if hi <= lo:
-        total += _poison(x, line, lo - 1, min(hi + 1, n))
+        bad = _has_non_finite(x[line, lo - 1 : min(hi + 1, n)])
     return (np.nan if bad else _compensated_total(total, compensation)), count
 
 

@@ -67,7 +67,7 @@ LATENCY_TARGET = 0.5
 #: why the targets are missed where they are (measured; bench/RESULTS.md)
 MISSED_BECAUSE = (
     "the kernels are compute-bound, not memory-bound: about 0.5 ns a sample per core "
-    "for long lines (about 30 vector instructions per 8 samples), 0.8 for panels (b) "
+    "for long lines (about 30 vector instructions per 8 samples, fill and sum), 0.8 for panels (b) "
     "and 0.7 per axis for 56 x 56 maps (c), where reaching the targets takes about "
     "0.3 ns; see bench/RESULTS.md"
 )

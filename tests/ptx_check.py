@@ -1,5 +1,7 @@
 """Compile every CUDA kernel of fastsmp to PTX for sm_90 (H100) without a
-GPU, and print one line per kernel: ``name fma-count``. Run in a subprocess
+GPU, and print one line per kernel: ``name count``, the number of fused
+multiply-adds and fast-math marks (``.ftz``, ``.approx``, a ``fastmath``
+option) in its PTX. Run in a subprocess
 by tests/test_cuda_ptx.py with the simulator off; needs the CUDA toolkit's
 NVVM and NVRTC libraries (exit code 3 when they are missing)."""
 
@@ -46,8 +48,19 @@ try:
     kernels.update(_cuda_kernels.tiled_kernels(256, 16, "float32"))
     kernels["find_peaks"] = _cuda_kernels.tiled_kernels(256, 8, "float64")["find_peaks"]
     for name, sig in SIGNATURES.items():
-        ptx, _ = cuda.compile_ptx(kernels[name].py_func, sig, cc=(9, 0))
-        print(name, ptx.count("fma.rn.f32"))
+        # Compiled with the kernel's own fastmath option, so that a
+        # ``@cuda.jit(fastmath=True)`` would show here: it flushes
+        # subnormals (``.ftz``) and lets the compiler reassociate and contract.
+        fastmath = bool(kernels[name].targetoptions.get("fastmath"))
+        ptx, _ = cuda.compile_ptx(kernels[name].py_func, sig, cc=(9, 0), fastmath=fastmath)
+        print(name, ptx.count("fma.rn.f32") + ptx.count(".ftz") + ptx.count(".approx") + int(fastmath))
+    # The shared bodies (d, the floor, the filters) as CUDA device functions:
+    # a fastmath option there marks their instructions reassociable without
+    # any trace in the PTX text, so their options are checked instead.
+    from fastsmp import _elementwise
+    for name, body in vars(_elementwise).items():
+        if isinstance(body, _elementwise._Elementwise):
+            print("elementwise." + name, int(bool(body.cuda.targetoptions.get("fastmath"))))
 except Exception as exc:  # the toolkit's libraries are not installed
     text = f"{type(exc).__name__}: {exc}"
     if any(s in text for s in ("nvvm", "NVVM", "nvrtc", "NVRTC", "CUDA_HOME", "libdevice")):
