@@ -20,7 +20,6 @@ from __future__ import annotations
 import itertools
 import os
 import statistics
-import tempfile
 import time
 
 import pytest
@@ -69,7 +68,7 @@ def bare_forward(model, batches):
             model(x)
 
 
-def test_scan_vs_bare_forward(benchmark, model):
+def test_scan_vs_bare_forward(benchmark, model, tmp_path):
     """Rounds alternate: the bare forward passes (timed here, in the
     untimed setup) then the scan (timed by pytest-benchmark), so both see the
     same machine load. Two ratios: min scan / min bare, and the median over
@@ -81,7 +80,7 @@ def test_scan_vs_bare_forward(benchmark, model):
         start = time.perf_counter()
         bare_forward(model, batches)
         bare_times.append(time.perf_counter() - start)
-        return (), {"out": os.path.join(tempfile.mkdtemp(prefix="fastsmp-bench-"), f"scan-{next(_counter)}")}
+        return (), {"out": tmp_path / f"scan-{next(_counter)}"}  # pytest removes old tmp_path trees
 
     def scan(out):
         outputs.append(scan_model(model, batches, out=out, progress=False, shard_size=10**6))

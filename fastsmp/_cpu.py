@@ -32,7 +32,7 @@ The kernels called from Python release the GIL (``nogil``), so calls from
 several threads (or Dask workers) run side by side.
 
 Only the loops that add peak heights (:func:`_sum_strict_peaks`,
-:func:`_sum_short_lines`, :func:`_sum_map_axis`) may reassociate
+:func:`_sum_short_lines`, the map sums of :func:`_make_map_sum`) may reassociate
 (``fastmath={"reassoc"}``); SPEC section 3 forbids it elsewhere.
 """
 
@@ -43,8 +43,10 @@ import threading
 
 import numba
 import numpy as np
-from numba import prange
-from numba.extending import overload
+from llvmlite import ir
+from numba import prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
 
 from ._elementwise import add_block, curvature, keep_peak, magnitude, peak_sides
 
@@ -160,6 +162,48 @@ _1 = np.uint64(1)
 _2 = np.uint64(2)
 
 
+@intrinsic
+def _prefetch(typingctx, arr, index):
+    """Ask the cache for the line that holds ``arr[index]`` (``index`` a
+    tuple, in bounds): a hint, with no effect on any result. A fill loop
+    that works at full speed from L1 otherwise finds the hardware
+    prefetcher too little ahead of it (see :func:`_fill_magnitudes`)."""
+
+    def codegen(context, builder, signature, args):
+        array_type, index_type = signature.args
+        array = context.make_array(array_type)(context, builder, args[0])
+        indices = cgutils.unpack_tuple(builder, args[1], len(index_type))
+        ptr = cgutils.get_item_pointer(context, builder, array_type, array, indices, wraparound=False)
+        i32 = ir.IntType(32)
+        fn = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32]), "llvm.prefetch.p0"
+        )
+        builder.call(fn, [ptr, i32(0), i32(3), i32(1)])  # read, keep in every level, data
+        return context.get_dummy_value()
+
+    return types.void(arr, index), codegen
+
+
+#: a fill loop asks for the samples PREFETCH_AHEAD ahead of those it reads,
+#: once per FILL_GROUP samples (whose inner loop, a constant trip count,
+#: vectorises as before: a prefetch inside the vector loop stops LLVM from
+#: vectorising it). 512 and 1024 made case (a) about 10% faster, on one
+#: core and on two; 2048 gained nothing (measured).
+PREFETCH_AHEAD = 512
+FILL_GROUP = 64
+
+
+@numba.njit(inline="always")
+def _floored_at(x, row, j, rtol):
+    """The floored ``|d|`` of line ``row`` of ``x`` at ``j``, NaN where ``d``
+    is not finite (see :func:`_fill_magnitudes`)."""
+    v0 = x[row, j]
+    v1 = x[row, j + _1]
+    v2 = x[row, j + _2]
+    d = _curvature(v0, v1, v2)
+    return _magnitude(d, v0, v1, v2, rtol, d - d)
+
+
 @numba.njit(cache=True)
 def _fill_magnitudes(x, line, start, width, rtol, a):
     """``a[k]`` = floored ``|d|`` of line ``line`` of ``x`` at ``start + k``,
@@ -170,21 +214,31 @@ def _fill_magnitudes(x, line, start, width, rtol, a):
     or-reduction of flags cost five."""
     row = np.uint64(line)
     base = np.uint64(start)
-    for k in range(width):
-        j = base + np.uint64(k)
-        v0 = x[row, j]
-        v1 = x[row, j + _1]
-        v2 = x[row, j + _2]
-        d = _curvature(v0, v1, v2)
-        a[k] = _magnitude(d, v0, v1, v2, rtol, d - d)
+    n = x.shape[1]
+    per_cache_line = max(1, 64 // x.itemsize)
+    groups = width // FILL_GROUP
+    for g in range(groups):
+        ahead = start + g * FILL_GROUP + PREFETCH_AHEAD
+        if ahead < n:
+            for q in range(0, FILL_GROUP, per_cache_line):
+                _prefetch(x, (line, min(ahead + q, n - 1)))
+        at = np.uint64(g * FILL_GROUP)
+        for k in range(FILL_GROUP):
+            a[at + np.uint64(k)] = _floored_at(x, row, base + at + np.uint64(k), rtol)
+    done = np.uint64(groups * FILL_GROUP)
+    for k in range(width - groups * FILL_GROUP):  # from 0: see _1, _2
+        a[done + np.uint64(k)] = _floored_at(x, row, base + done + np.uint64(k), rtol)
 
 
-#: samples whose peak heights are added in the working dtype before the
-#: partial sum goes into the float64 total: at most SUM_RUN // 2 strict
-#: maxima, so a float32 partial sum errs by under 64 * 2**-24 < 1e-5 relative
-#: (SPEC 6) in any order of addition; float32 adds vectorise twice as wide
-#: as float64 ones, with no conversions (0.41 -> 0.30 ns a sample here).
-SUM_RUN = 128
+#: candidates whose peak heights are added in the working dtype before the
+#: partial sum goes into the float64 total. float32 adds vectorise twice as
+#: wide as float64 ones, with no conversions. The loop is vectorised
+#: (``reassoc``) into at least 4 float32 lanes (8 x 2 with AVX2; a test reads
+#: the IR), each adding at most SUM_RUN / 4 heights, and the lanes are then
+#: added pairwise: a partial sum errs by under (128 + 2) * 2**-24 < 7.8e-6
+#: relative (SPEC 6: 1e-5). Each run ends in horizontal reductions; 512
+#: instead of 128 made case (a) about 10% faster (measured).
+SUM_RUN = 512
 
 
 def _lane_counter(a):
@@ -637,9 +691,14 @@ def _panel_work(width, dtype):
 
 
 #: candidates a map's masked runs take at a time (:func:`_sum_map_axis`): a
-#: constant trip count, so LLVM's vector loop has no scalar remainder, and at
-#: most 32 peaks in a float32 partial sum (SPEC 6, as for SUM_RUN)
+#: constant trip count, so LLVM's vector loop has no scalar remainder. Short
+#: runs waste little padding on small maps, long ones pay fewer horizontal
+#: reductions (a 56 x 56 map's sums: 0.23 -> 0.16 ns a sample from 64 to
+#: 256, measured); :func:`smp_maps` picks per map size. As for SUM_RUN, at
+#: least 4 float32 lanes (a test reads the IR) add at most 64 heights each,
+#: so a float32 partial sum errs by under (64 + 2) * 2**-24 < 1e-5 relative.
 MAP_RUN = 64
+MAP_RUN_LONG = 256
 
 
 @numba.njit(cache=True)
@@ -659,48 +718,63 @@ def _fill_map_axis(m, start, count, step, rtol, a):
         a[k] = _magnitude(d, v0, v1, v2, rtol, d - d)
 
 
-@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
-def _sum_map_axis(a, valid, first, span, step, filters):
-    """Sum (NaN if a flagged ``a`` is read), count and plateau flag of the
-    kept strict maxima ``a[p]`` between ``a[p - step]`` and ``a[p + step]``,
-    for the candidates ``first <= p < first + span`` where ``valid[p]`` is
-    not 0. One flat loop for all the lines of a map along one axis: no loop,
-    and no loop remainder, per line."""
-    zero = a.dtype.type(0)
-    s = np.uint64(step)
-    total = 0.0
-    count = 0
-    plateau = False
-    for r in range(0, span, MAP_RUN):
-        run = zero
-        run_count = _lane_counter(a)
-        run_plateaus = _lane_counter(a)
-        at = np.uint64(first + r)
-        for k in range(MAP_RUN):
-            j = at + np.uint64(k)
-            prev = a[j - s]
-            cur = a[j]
-            nxt = a[j + s]
-            ok = valid[j] != zero
-            strict = _strict_peak(prev, cur, nxt, filters) & ok
-            run += cur if strict else prev - prev  # NaN flags: as in _strict_run
-            run_count = _count(run_count, strict)
-            run_plateaus = _count(run_plateaus, _plateau_start(prev, cur, nxt) & ok)
-        total += float(run)
-        count += run_count
-        plateau |= run_plateaus > 0
-    return total, count, plateau
+def _make_map_sum(run):
+    @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
+    def sum_map_axis(a, valid, first, span, step, filters):
+        """Sum (NaN if a flagged ``a`` is read), count and plateau flag of the
+        kept strict maxima ``a[p]`` between ``a[p - step]`` and ``a[p + step]``,
+        for the candidates ``first <= p < first + span`` (a multiple of
+        ``run``) where ``valid[p]`` is not 0. One flat loop for all the lines
+        of a map along one axis: no loop, and no loop remainder, per line."""
+        zero = a.dtype.type(0)
+        s = np.uint64(step)
+        total = 0.0
+        count = 0
+        plateau = False
+        for r in range(0, span, run):
+            part = zero
+            run_count = _lane_counter(a)
+            run_plateaus = _lane_counter(a)
+            at = np.uint64(first + r)
+            for k in range(run):
+                j = at + np.uint64(k)
+                prev = a[j - s]
+                cur = a[j]
+                nxt = a[j + s]
+                ok = valid[j] != zero
+                strict = _strict_peak(prev, cur, nxt, filters) & ok
+                part += cur if strict else prev - prev  # NaN flags: as in _strict_run
+                run_count = _count(run_count, strict)
+                run_plateaus = _count(run_plateaus, _plateau_start(prev, cur, nxt) & ok)
+            total += float(part)
+            count += run_count
+            plateau |= run_plateaus > 0
+        return total, count, plateau
+
+    return sum_map_axis
+
+
+_sum_map_axis = _make_map_sum(MAP_RUN)
+_sum_map_axis_long = _make_map_sum(MAP_RUN_LONG)
+
+
+@numba.njit(inline="always")
+def _sum_map(long_runs, a, valid, first, span, step, filters):
+    if long_runs:
+        return _sum_map_axis_long(a, valid, first, span, step, filters)
+    return _sum_map_axis(a, valid, first, span, step, filters)
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _smp_maps(x, rtol, filters, flush, per_task):
+def _smp_maps(x, rtol, filters, flush, per_task, run):
     """SMP over the last two axes of ``x`` (maps, h, w), C-contiguous, with
     ``5 <= h`` and ``5 <= w``, a map at a time while it is in cache (the
     two axes read the input once, not twice), and no per-line results.
 
     A map's rows and its columns are each one flat fill and one masked flat
     sum (:func:`_sum_map_axis`), whatever the size of the map: 8 x 8 maps
-    cost no per-line loops. The loops are padded to whole runs: they read
+    cost no per-line loops. The loops are padded to whole runs of ``run``
+    candidates (MAP_RUN or MAP_RUN_LONG, see :func:`smp_maps`): they read
     (and mask out) up to ``size - hw`` samples past the map, from the next
     map, or from a zero-padded copy ``m`` for maps too near the end of
     ``x``. A map with a NaN flag (a NaN or inf sample, an overflow, or a NaN
@@ -713,8 +787,9 @@ def _smp_maps(x, rtol, filters, flush, per_task):
     counts = np.empty(maps, np.int64)
     no_mask = np.zeros(0, np.bool_)
     # rows: candidates 1 <= p < 1 + span_r; columns: w <= p < w + span_c
-    span_r = -(-hw // MAP_RUN) * MAP_RUN
-    span_c = -(-((h - 4) * w) // MAP_RUN) * MAP_RUN
+    span_r = -(-hw // run) * run
+    span_c = -(-((h - 4) * w) // run) * run
+    long_runs = run == MAP_RUN_LONG
     fill_r = span_r + VECTOR_RUN  # >= span_r + 2, a multiple of VECTOR_RUN
     fill_c = -(-(span_c + 2 * w) // VECTOR_RUN) * VECTOR_RUN
     size = max(fill_r + 2, fill_c + 2 * w)
@@ -738,9 +813,9 @@ def _smp_maps(x, rtol, filters, flush, per_task):
                     m[k] = flat[np.uint64(start + k)]
                 src, start = m, 0
             _fill_map_axis(src, start, fill_r, 1, rtol, a)
-            total, count, plateau = _sum_map_axis(a, valid_r, 1, span_r, 1, filters)
+            total, count, plateau = _sum_map(long_runs, a, valid_r, 1, span_r, 1, filters)
             _fill_map_axis(src, start, fill_c, w, rtol, a)
-            s, k, p = _sum_map_axis(a, valid_c, w, span_c, w, filters)
+            s, k, p = _sum_map(long_runs, a, valid_c, w, span_c, w, filters)
             total += s
             count += k
             if plateau or p or total != total:
@@ -851,10 +926,12 @@ def _panel_flush(dtype):
 
 
 def _panel_width(outer, inner):
-    """Panels as wide as possible (long contiguous reads of every row), yet
-    at least two per thread when there are few of them."""
+    """Panels as wide as possible, yet one per thread when there are few of
+    them: a panel reads long contiguous runs of every row, and each row it
+    walks costs a fixed amount on top of its lanes (about 0.3 us here: the
+    4096 x 4096 case (b) ran 16-26% faster as 2 panels than as 4, measured)."""
     threads = numba.get_num_threads()
-    per_outer = max(1, -(-2 * threads // max(outer, 1)))
+    per_outer = max(1, -(-threads // max(outer, 1)))
     width = -(-inner // per_outer)
     return max(1, min(MAX_PANEL, -(-width // 16) * 16))
 
@@ -935,7 +1012,14 @@ def smp_maps(x, rtol, filters):
     maps = x.reshape(-1, h, w)
     per_task = max(1, min(-(-maps.shape[0] // (8 * numba.get_num_threads())), MAP_SAMPLES // (h * w)))
     with _serialized():
-        return _smp_maps(maps, rtol, _as_kernel_filters(filters), _panel_flush(x.dtype), per_task)
+        return _smp_maps(maps, rtol, _as_kernel_filters(filters), _panel_flush(x.dtype), per_task, _map_run(h * w))
+
+
+def _map_run(samples):
+    """MAP_RUN_LONG where its padding costs less than its faster runs
+    save (about a third, measured on 56 x 56 maps), else MAP_RUN."""
+    padded = {run: -(-samples // run) * run for run in (MAP_RUN, MAP_RUN_LONG)}
+    return MAP_RUN_LONG if 2 * padded[MAP_RUN_LONG] <= 3 * padded[MAP_RUN] else MAP_RUN
 
 
 def find_peaks_lines(a, filters):

@@ -76,7 +76,7 @@ def test_float32_accuracy_bound(layout):
     from fastsmp import _reference
 
     rng = np.random.default_rng(11)
-    if layout == "maps":  # both axes of 128 x 128 maps, summed in float32 runs of MAP_RUN candidates
+    if layout == "maps":  # both axes of 128 x 128 maps, summed in float32 runs of MAP_RUN_LONG candidates
         x = np.maximum(rng.standard_normal((2, 128, 128)), 0).astype(np.float32) * np.float32(1e-3)
         x[:, 0, :9] += np.float32(1e4) * np.abs(np.arange(9, dtype=np.float32) - 4)
         got = _cpu.smp_maps(x, np.float32(2.0**-20), (None,) * 4)[0]
@@ -104,6 +104,38 @@ def test_float32_accuracy_bound(layout):
         exact = math.fsum(heights)
         assert heights.size > 1000 or layout == "short rows"
         assert abs(float(line_smp) - exact) <= 1e-5 * exact
+
+
+def _height_sum_signatures():
+    from numba import types as t
+
+    f32, i64 = t.float32[::1], t.int64
+    return {
+        "_sum_strict_peaks": (f32, i64, t.none),
+        "_sum_short_lines": (f32, i64, f32, i64, i64, t.none, t.float64[::1], t.int64[::1], t.bool_[::1]),
+        "_sum_map_axis": (f32, f32, i64, i64, i64, t.none),
+        "_sum_map_axis_long": (f32, f32, i64, i64, i64, t.none),
+    }
+
+
+@pytest.mark.parametrize("name", ["_sum_strict_peaks", "_sum_short_lines", "_sum_map_axis", "_sum_map_axis_long"])
+def test_float32_height_sums_vectorise_into_lanes(name):
+    """The float32 bound of SPEC 6 over runs of SUM_RUN (MAP_RUN_LONG)
+    candidates rests on the vector loop: at least 4 float32 lanes, each
+    adding at most a quarter of a run's heights (see _cpu.SUM_RUN). Read off
+    the optimised IR of a fresh, uncached compile (Numba does not show it
+    for cached code)."""
+    import re
+
+    import numba
+
+    f = getattr(_cpu, name)
+    fresh = numba.njit(fastmath=f.targetoptions["fastmath"])(f.py_func)
+    sig = _height_sum_signatures()[name]
+    fresh.compile(sig)
+    lanes = [int(n) for n in re.findall(r"fadd reassoc[^\n]*<(\d+) x float>", fresh.inspect_llvm(sig))]
+    assert lanes and min(lanes) >= 4, lanes
+    assert (max(_cpu.SUM_RUN, _cpu.MAP_RUN_LONG) // 4 + 2) * 2.0**-24 < 1e-5
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -226,8 +258,8 @@ def test_reassociation_only_where_heights_are_added():
     that the fill-loop test (run on the fill functions alone) cannot see."""
     import numba
 
-    allowed = {"_sum_strict_peaks", "_sum_short_lines", "_sum_map_axis"}
-    floor_math = {"_curvature", "_magnitude", "_floored_curvature", "_fill_magnitudes", "_fill_flat",
+    allowed = {"_sum_strict_peaks", "_sum_short_lines", "_sum_map_axis", "_sum_map_axis_long"}
+    floor_math = {"_curvature", "_magnitude", "_floored_curvature", "_floored_at", "_fill_magnitudes", "_fill_flat",
                   "_fill_panel_row", "_fill_map_axis", "_scan_curvature"}
     dispatchers = {n: f for n, f in vars(_cpu).items() if isinstance(f, numba.core.registry.CPUDispatcher)}
     assert floor_math <= set(dispatchers)  # the names below still mean something
@@ -271,7 +303,15 @@ def maps_vs_lines(x, monkeypatch, **kw):
     return s, k
 
 
-@pytest.mark.parametrize("shape", [(3, 8, 8), (2, 5, 5), (2, 9, 6), (2, 6, 9), (1, 56, 56), (2, 7, 130), (2, 3, 16, 16)])
+MAP_SHAPES = [(3, 8, 8), (2, 5, 5), (2, 9, 6), (2, 6, 9), (1, 56, 56), (2, 7, 130), (2, 3, 16, 16)]
+
+
+def test_map_shapes_cover_both_run_lengths():
+    runs = {_cpu._map_run(shape[-2] * shape[-1]) for shape in MAP_SHAPES}
+    assert runs == {_cpu.MAP_RUN, _cpu.MAP_RUN_LONG}
+
+
+@pytest.mark.parametrize("shape", MAP_SHAPES)
 @pytest.mark.parametrize("data", ["random", "plateaus", "filters", "float64"])
 def test_maps_agree_with_the_line_kernels(monkeypatch, shape, data):
     """Small maps along both last axes: the fused kernel's masked flat sums
