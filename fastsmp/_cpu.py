@@ -174,9 +174,12 @@ def _prefetch(typingctx, arr, index):
         array = context.make_array(array_type)(context, builder, args[0])
         indices = cgutils.unpack_tuple(builder, args[1], len(index_type))
         ptr = cgutils.get_item_pointer(context, builder, array_type, array, indices, wraparound=False)
+        ptr = builder.bitcast(ptr, cgutils.voidptr_t)
         i32 = ir.IntType(32)
-        fn = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [ptr.type, i32, i32, i32]), "llvm.prefetch.p0"
+        # declare_intrinsic names it for the LLVM at hand (llvm.prefetch.p0i8
+        # with typed pointers, llvm.prefetch.p0 with opaque ones)
+        fn = builder.module.declare_intrinsic(
+            "llvm.prefetch", [cgutils.voidptr_t], ir.FunctionType(ir.VoidType(), [cgutils.voidptr_t, i32, i32, i32])
         )
         builder.call(fn, [ptr, i32(0), i32(3), i32(1)])  # read, keep in every level, data
         return context.get_dummy_value()

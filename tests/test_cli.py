@@ -178,3 +178,12 @@ def test_interleaved_best_times_alternate_the_two_calls(monkeypatch):
     best, best_other = bench.interleaved_best_times(fn, other, rounds=4, min_time=1000)
     assert calls == ["fn", "other"] * 5  # a warm-up call each, then four rounds
     assert (best, best_other) == (1, 1)
+
+
+def test_first_call_latency_tells_numba_start_up_apart():
+    """``fastsmp bench``'s first-call figure, and the part of it that is
+    Numba's own import and start-up (reported when the target is missed)."""
+    from fastsmp import bench
+
+    total, numba_part = bench.first_call_latency(warm=True)
+    assert 0 < numba_part < total
