@@ -185,10 +185,12 @@ def test_fill_loops_flag_every_non_finite_d(dtype):
     with np.errstate(all="ignore"):
         x = np.array([[0, 1, 3, 0, 1, np.nan, 0, 3, 1, 2, 0, np.inf, 1, 3, 0, 2, 1, -np.inf, 0, 2, 1, 0, 3,
                        big, -big, big, 0, 5, 1, 0, 2]], dtype)
+        x = np.tile(x, (1, 4))  # past one FILL_GROUP: the grouped loop and its remainder
         d = (x[:, :-2] + x[:, 2:]) - (x[:, 1:-1] + x[:, 1:-1])
         floored = _reference.floored_magnitude(x[:, :, None], dtype(2**-20))[:, :, 0]
     expected = np.where(np.isfinite(d), floored, np.nan)
     assert np.isnan(expected).sum() >= 9 and (expected > 0).sum() >= 10
+    assert x.shape[1] - 2 > _cpu.FILL_GROUP and (x.shape[1] - 2) % _cpu.FILL_GROUP
     rows = np.empty(x.shape[1] - 2, dtype)
     _cpu._fill_magnitudes(x, 0, 0, rows.size, dtype(2**-20), rows)
     np.testing.assert_array_equal(rows, expected[0])
