@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from numba import cuda, float64, from_dtype, int64, uint64
+from numba import cuda, float64, from_dtype, int64, uint32, uint64
 
 from ._elementwise import add_block, curvature, keep_peak, magnitude, peak_sides
 
@@ -144,22 +144,27 @@ def _make_tile(threads, items):
         window in the block's tile (thread ``tid`` is lane ``tid % lanes``,
         then place, then row: the fastest index runs along memory)."""
         outer, n, inner, lanes, step, jblocks = geometry
-        rows = threads // (lanes * step)
-        iblocks = (inner + lanes - 1) // lanes
-        b = cuda.blockIdx.x
+        # Block and thread numbers, and the tiling, fit in 32 bits (a grid
+        # has under 2**31 blocks, a block 1024 threads): 32-bit divisions
+        # cost a fraction of 64-bit ones. Positions in the input stay 64-bit.
+        lanes32 = uint32(lanes)
+        per_row = uint32(lanes32 * uint32(step))
+        rows = uint32(uint32(threads) // per_row)
+        iblocks = uint32((inner + lanes - 1) // lanes)
+        b = uint32(cuda.blockIdx.x)
         ib = b % iblocks
         b //= iblocks
-        jb = b % jblocks
-        ob = b // jblocks
-        tid = cuda.threadIdx.x
-        row = tid // (lanes * step)
-        lane = tid % lanes
+        jb = b % uint32(jblocks)
+        ob = b // uint32(jblocks)
+        tid = uint32(cuda.threadIdx.x)
+        row = uint32(tid // per_row)
+        lane = uint32(tid % lanes32)
         span = step * items
-        o = ob * rows + row
-        i = ib * lanes + lane
+        o = int64(ob) * int64(rows) + int64(row)
+        i = int64(ib) * lanes + int64(lane)
         pos = (uint64(o * n * inner + i), uint64(inner))
-        window = (lanes, (row * (span + 2)) * lanes + lane, jb * span, span)
-        return o, i, pos, jb, (tid // lanes) % step, window
+        window = (lanes, int64(row) * (span + 2) * lanes + int64(lane), int64(jb) * span, span)
+        return o, i, pos, int64(jb), int64(uint32(tid // lanes32) % uint32(step)), window
 
     return tile
 
