@@ -1,0 +1,110 @@
+"""Time the ``cpu`` backend of another revision against the working tree's,
+side by side, with the bandwidth ceiling.
+
+    python bench/compare_revisions.py 74584e0            # every case
+    python bench/compare_revisions.py HEAD~1 --cases ab --rounds 8
+
+Only ``fastsmp/_cpu.py`` is taken from the revision (``git show``); the rest
+of the package is the working tree's. Both versions of the kernels are
+compiled in this one process (uncached, so the first round of each takes
+seconds), and in every round each case is called with the old kernels, the
+new ones and the ceiling in turn. On a shared machine whose speed drifts from
+second to second (bench/RESULTS.md), the drift then falls on all three alike;
+the best time of each over the rounds is printed, with the ratios.
+"""
+
+import argparse
+import subprocess
+import sys
+import time
+import types
+from pathlib import Path
+
+import numpy as np
+
+import fastsmp
+from fastsmp import _dispatch, bench
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_cpu_backend(name, source):
+    """``fastsmp/_cpu.py`` from ``source``, compiled as a module of its own."""
+    module = types.ModuleType(f"fastsmp._cpu_{name}")
+    module.__package__ = "fastsmp"
+    exec(compile(source.replace("cache=True", "cache=False"), f"<_cpu.py at {name}>", "exec"), module.__dict__)
+    return module
+
+
+def on_backend(module, fn):
+    """``fn()`` with the dispatcher's ``cpu`` backend replaced by ``module``."""
+
+    def call():
+        real = _dispatch._backend_module
+        _dispatch._backend_module = lambda backend: module
+        try:
+            return fn()
+        finally:
+            _dispatch._backend_module = real
+
+    return call
+
+
+def assert_same_answer(old, new):
+    """Masks and counts equal; SMPs within SPEC 6's float32 bound (the two
+    revisions may add the heights in different orders)."""
+    if isinstance(old, tuple):
+        for a, b in zip(old, new, strict=True):
+            assert_same_answer(a, b)
+        return
+    old, new = np.asarray(old), np.asarray(new)
+    if old.dtype.kind in "biu":
+        np.testing.assert_array_equal(old, new)
+    else:
+        np.testing.assert_allclose(old, new, rtol=1e-5)
+
+
+def best_of_rounds(calls, rounds, repeat=3):
+    """Best time of each of ``calls`` (a dict), called in turn, ``rounds`` times."""
+    best = dict.fromkeys(calls, float("inf"))
+    for fn in calls.values():
+        fn()  # compile, or load
+    for _ in range(rounds):
+        for name, fn in calls.items():
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                fn()
+                best[name] = min(best[name], time.perf_counter() - t0)
+    return best
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("revision", help="a git revision of this repository, e.g. HEAD~1")
+    p.add_argument("--cases", default="abcdefg")
+    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--size", choices=("full", "short", "smoke"), default="full")
+    args = p.parse_args(argv)
+    old_source = subprocess.run(["git", "-C", str(ROOT), "show", f"{args.revision}:fastsmp/_cpu.py"],
+                                capture_output=True, text=True, check=True).stdout
+    old = load_cpu_backend("old", old_source)
+    new = load_cpu_backend("new", (ROOT / "fastsmp" / "_cpu.py").read_text())
+    print(f"machine: {bench.machine()}; {args.revision} against the working tree")
+    print("case  old ms   new ms   new/old  x ceiling (old, new)")
+    for name in args.cases:
+        case = bench.CASES_BY_NAME[name]
+        x = case.make(args.size)
+        assert_same_answer(on_backend(old, lambda: case.call(fastsmp, x, backend="cpu"))(),
+                           on_backend(new, lambda: case.call(fastsmp, x, backend="cpu"))())
+        best = best_of_rounds({
+            "old": on_backend(old, lambda: case.call(fastsmp, x, backend="cpu")),
+            "new": on_backend(new, lambda: case.call(fastsmp, x, backend="cpu")),
+            "ceiling": lambda: bench.ceiling_read(x),
+        }, args.rounds)
+        print(f"{name:4}  {best['old'] * 1e3:7.2f}  {best['new'] * 1e3:7.2f}  {best['new'] / best['old']:7.2f}"
+              f"  {best['ceiling'] / best['old']:.2f}, {best['ceiling'] / best['new']:.2f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
