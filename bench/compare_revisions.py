@@ -2,7 +2,7 @@
 side by side, with the bandwidth ceiling.
 
     python bench/compare_revisions.py 74584e0            # every case
-    python bench/compare_revisions.py HEAD~1 --cases ab --rounds 8
+    python bench/compare_revisions.py HEAD~1 --cases ab --rounds 25
 
 Only ``fastsmp/_cpu.py`` is taken from the revision (``git show``); the rest
 of the package is the working tree's. Both versions of the kernels are
@@ -10,13 +10,13 @@ compiled in this one process (uncached, so the first round of each takes
 seconds), and in every round each case is called with the old kernels, the
 new ones and the ceiling in turn. On a shared machine whose speed drifts from
 second to second (bench/RESULTS.md), the drift then falls on all three alike;
-the best time of each over the rounds is printed, with the ratios.
+the best time of each over the rounds is printed, with the ratios
+(:func:`fastsmp.bench.interleaved_best_times`).
 """
 
 import argparse
 import subprocess
 import sys
-import time
 import types
 from pathlib import Path
 
@@ -64,25 +64,11 @@ def assert_same_answer(old, new):
         np.testing.assert_allclose(old, new, rtol=1e-5)
 
 
-def best_of_rounds(calls, rounds, repeat=3):
-    """Best time of each of ``calls`` (a dict), called in turn, ``rounds`` times."""
-    best = dict.fromkeys(calls, float("inf"))
-    for fn in calls.values():
-        fn()  # compile, or load
-    for _ in range(rounds):
-        for name, fn in calls.items():
-            for _ in range(repeat):
-                t0 = time.perf_counter()
-                fn()
-                best[name] = min(best[name], time.perf_counter() - t0)
-    return best
-
-
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("revision", help="a git revision of this repository, e.g. HEAD~1")
     p.add_argument("--cases", default="abcdefg")
-    p.add_argument("--rounds", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=15)
     p.add_argument("--size", choices=("full", "short", "smoke"), default="full")
     args = p.parse_args(argv)
     old_source = subprocess.run(["git", "-C", str(ROOT), "show", f"{args.revision}:fastsmp/_cpu.py"],
@@ -96,13 +82,15 @@ def main(argv=None):
         x = case.make(args.size)
         assert_same_answer(on_backend(old, lambda: case.call(fastsmp, x, backend="cpu"))(),
                            on_backend(new, lambda: case.call(fastsmp, x, backend="cpu"))())
-        best = best_of_rounds({
-            "old": on_backend(old, lambda: case.call(fastsmp, x, backend="cpu")),
-            "new": on_backend(new, lambda: case.call(fastsmp, x, backend="cpu")),
-            "ceiling": lambda: bench.ceiling_read(x),
-        }, args.rounds)
-        print(f"{name:4}  {best['old'] * 1e3:7.2f}  {best['new'] * 1e3:7.2f}  {best['new'] / best['old']:7.2f}"
-              f"  {best['ceiling'] / best['old']:.2f}, {best['ceiling'] / best['new']:.2f}", flush=True)
+        t_old, t_new, t_ceiling = bench.interleaved_best_times(
+            on_backend(old, lambda: case.call(fastsmp, x, backend="cpu")),
+            on_backend(new, lambda: case.call(fastsmp, x, backend="cpu")),
+            lambda: bench.ceiling_read(x),
+            rounds=args.rounds,
+            min_time=float("inf"),  # every round
+        )
+        print(f"{name:4}  {t_old * 1e3:7.2f}  {t_new * 1e3:7.2f}  {t_new / t_old:7.2f}"
+              f"  {t_ceiling / t_old:.2f}, {t_ceiling / t_new:.2f}", flush=True)
     return 0
 
 

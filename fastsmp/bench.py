@@ -85,13 +85,13 @@ _row_sum = None
 
 def ceiling_read(x):
     """The memory-bandwidth ceiling: every core streams its share of the
-    bytes of ``x`` (a Numba ``prange`` row sum, ``fastmath`` so that the
+    bytes of ``x`` (a Numba ``prange`` row sum, reassociated so that the
     additions vectorise; this is a measuring stick, not a result)."""
     global _row_sum
     if _row_sum is None:
         import numba
 
-        @numba.njit(parallel=True, fastmath=True, cache=True)
+        @numba.njit(parallel=True, fastmath={"reassoc", "nsz"}, cache=True)
         def row_sum(rows):
             out = np.empty(rows.shape[0])
             for i in numba.prange(rows.shape[0]):
@@ -187,24 +187,25 @@ def best_time(fn, *, repeat=5, min_time=0.2):
     return min(times)
 
 
-def interleaved_best_times(fn, other, *, rounds=15, min_time=0.2):
-    """Best times of ``fn`` and ``other``, called alternately (after a
-    warm-up call each), so that both are sampled over the same stretch of
-    time: on a shared machine whose speed drifts by tens of percent from
-    one second to the next, the ratio of two bests taken one after the
-    other moved by up to 0.2 x the ceiling from run to run."""
-    fn()
-    other()
-    times, other_times = [], []
-    start = time.perf_counter()
-    for _ in range(rounds):
-        for f, out in ((fn, times), (other, other_times)):
-            t0 = time.perf_counter()
-            f()
-            out.append(time.perf_counter() - t0)
-        if time.perf_counter() - start > 10 * min_time and len(times) >= 3:
+def interleaved_best_times(*calls, rounds=15, min_time=0.2, clock=time.perf_counter):
+    """Best time of each of ``calls``, called in turn round after round
+    (after a warm-up call each), so that all are sampled over the same
+    stretch of time: on a shared machine whose speed drifts by tens of
+    percent from one second to the next, the ratio of two bests taken one
+    after the other moved by up to 0.2 x the ceiling from run to run. Stops
+    early once the rounds have taken ``10 * min_time`` (at least 3 rounds)."""
+    for call in calls:
+        call()
+    best = [float("inf")] * len(calls)
+    start = clock()
+    for done in range(1, rounds + 1):
+        for k, call in enumerate(calls):
+            t0 = clock()
+            call()
+            best[k] = min(best[k], clock() - t0)
+        if clock() - start > 10 * min_time and done >= 3:
             break
-    return min(times), min(other_times)
+    return tuple(best)
 
 
 @dataclass

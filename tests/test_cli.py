@@ -157,33 +157,3 @@ def test_bench_rejects_unknown_cases(capsys):
     assert main(["bench", "--cases", "az"]) == 1
     assert "unknown case" in capsys.readouterr().err
 
-
-def test_interleaved_best_times_alternate_the_two_calls(monkeypatch):
-    """The call and the ceiling are timed in turn, and each gets its own best."""
-    from fastsmp import bench
-
-    clock = iter(range(1000))
-    monkeypatch.setattr(bench.time, "perf_counter", lambda: next(clock))
-    calls = []
-
-    def fn():
-        calls.append("fn")
-        if len(calls) == 5:  # the third call of fn takes 5 ticks longer
-            for _ in range(5):
-                next(clock)
-
-    def other():
-        calls.append("other")
-
-    best, best_other = bench.interleaved_best_times(fn, other, rounds=4, min_time=1000)
-    assert calls == ["fn", "other"] * 5  # a warm-up call each, then four rounds
-    assert (best, best_other) == (1, 1)
-
-
-def test_first_call_latency_tells_numba_start_up_apart():
-    """``fastsmp bench``'s first-call figure, and the part of it that is
-    Numba's own import and start-up (reported when the target is missed)."""
-    from fastsmp import bench
-
-    total, numba_part = bench.first_call_latency(warm=True)
-    assert 0 < numba_part < total

@@ -282,6 +282,34 @@ def test_reassociation_only_where_heights_are_added():
             assert not flags, (name, flags)
 
 
+
+def test_fastmath_anywhere_in_the_package_only_on_sums():
+    """The compiled-options test above covers the CPU kernels; this one reads
+    the source of every module, so that a ``fastmath`` that creeps in
+    elsewhere (a CUDA kernel, a new njit in the scan or model code, where it
+    could reach d, s or the floor) fails too. Allowed: reassoc and nsz, on
+    the functions that add peak heights, and on the bandwidth ceiling's row
+    sum in fastsmp.bench (a measuring stick that computes no d)."""
+    import ast
+    from pathlib import Path
+
+    allowed = {("_cpu.py", "_sum_strict_peaks"), ("_cpu.py", "_sum_short_lines"), ("_cpu.py", "sum_map_axis"),
+               ("bench.py", "row_sum")}
+    found = set()
+    for path in sorted(Path(fastsmp.__file__).parent.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for decorator in node.decorator_list:
+                for keyword in getattr(decorator, "keywords", []):
+                    if keyword.arg == "fastmath":
+                        assert (path.name, node.name) in allowed, (path.name, node.name)
+                        assert isinstance(keyword.value, ast.Set), (path.name, node.name)  # not True
+                        assert {e.value for e in keyword.value.elts} <= {"reassoc", "nsz"}, (path.name, node.name)
+                        found.add((path.name, node.name))
+    assert found == allowed  # the walk saw them all: it would see a new one
+
+
 def maps_vs_lines(x, monkeypatch, **kw):
     """The maps kernel (both last axes in one pass) against the per-axis
     line kernels and against the reference."""

@@ -1,0 +1,46 @@
+"""The benchmark's own tools (kept out of ``tests/``: they read the clock)."""
+
+from fastsmp import bench
+
+
+def test_interleaved_best_times_calls_in_turn_and_keeps_each_best():
+    """With a fake clock that only the calls move: each call's best is its
+    own shortest duration, and the calls alternate round by round."""
+    now = [0]
+    order = []
+
+    def taking(name, durations):
+        durations = iter(durations)
+
+        def call():
+            order.append(name)
+            now[0] += next(durations)
+
+        return call
+
+    fn = taking("fn", [9, 5, 3, 4, 6])  # the first is the warm-up call
+    other = taking("other", [9, 2, 2, 1, 7])
+    best = bench.interleaved_best_times(fn, other, rounds=4, min_time=1e9, clock=lambda: now[0])
+    assert order == ["fn", "other"] * 5
+    assert best == (3, 1)
+
+
+def test_interleaved_best_times_stops_once_min_time_is_spent():
+    now = [0]
+
+    def slow():
+        now[0] += 1
+
+    calls = []
+    best = bench.interleaved_best_times(lambda: (calls.append(1), slow()), rounds=100, min_time=0.5,
+                                        clock=lambda: now[0])
+    assert best == (1,)
+    assert len(calls) == 1 + 6  # the warm-up, then rounds until more than 10 * 0.5 ticks had passed
+
+
+def test_first_call_latency_tells_numba_start_up_apart():
+    """``fastsmp bench``'s first-call figure, and the part of it that is
+    Numba's own import and start-up (reported when the target is missed):
+    the part is timed inside the whole, so it must be smaller."""
+    total, numba_part = bench.first_call_latency(warm=True)
+    assert 0 < numba_part < total
