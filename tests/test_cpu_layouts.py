@@ -6,6 +6,7 @@ path's summation (panels add float32 partial sums)."""
 
 import math
 
+import numba
 import numpy as np
 import pytest
 
@@ -138,6 +139,21 @@ def test_float32_height_sums_vectorise_into_lanes(name):
     assert (max(_cpu.SUM_RUN, _cpu.MAP_RUN_LONG) // 4 + 2) * 2.0**-24 < 1e-5
 
 
+@numba.njit
+def _run_panel_rows(x3, j, width, rtol, ring, part, count, rows):
+    if rows == 1:  # a constant, as in _smp_panel
+        _cpu._add_panel_rows(x3, 0, j, 0, width, rtol, None, ring, part, count, 1)
+    else:
+        _cpu._add_panel_rows(x3, 0, j, 0, width, rtol, None, ring, part, count, _cpu.PANEL_ROWS)
+
+
+def _add_panel_rows(x3, j, width, rtol, ring, rows):
+    """Run the panels' fused pass (inlined where it is used, so called here
+    through a jitted wrapper) over rows ``j .. j+rows-1`` of lines ``0 ..
+    width-1``; it leaves the floored ``|d|`` of the last two in ``ring``."""
+    _run_panel_rows(x3, j, width, rtol, ring, np.zeros(width, x3.dtype), np.zeros(width, np.int32), rows)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_floored_curvature_bit_identical_in_every_fill_loop(dtype):
     """The loops that compute |d| and the floor must not reassociate (SPEC
@@ -161,10 +177,18 @@ def test_floored_curvature_bit_identical_in_every_fill_loop(dtype):
             got = flat[line * 2000 : line * 2000 + 1998]
             np.testing.assert_array_equal(got.view(np.uint8), expected[line].view(np.uint8))
         x3 = np.ascontiguousarray(x.T)[None]  # lines along axis 1, 4 of them side by side
-        ring = np.empty((3, 4), dtype)
+        ring = np.empty((2, 4), dtype)
         for j in range(0, 1998, 97):
             _cpu._fill_panel_row(x3, 0, j, 0, 4, rtol, ring, 0)
             np.testing.assert_array_equal(ring[0].view(np.uint8), expected[:, j].copy().view(np.uint8))
+        for j in range(2, 1990, 97):  # the fill fused into the panels' peak test
+            for rows in (1, _cpu.PANEL_ROWS):
+                _cpu._fill_panel_row(x3, 0, j - 2, 0, 4, rtol, ring, 0)  # the ring as the pass expects it
+                _cpu._fill_panel_row(x3, 0, j - 1, 0, 4, rtol, ring, 1)
+                _add_panel_rows(x3, j, 4, rtol, ring, rows)
+                got = np.concatenate([ring[0], ring[1]])
+                want = np.concatenate([expected[:, j + rows - 2], expected[:, j + rows - 1]])
+                np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
         # the maps fill, along rows (step 1) and along columns (step = 4 lines side by side)
         rows = np.empty(2000 - 2, dtype)
         _cpu._fill_map_axis(x[2], 0, rows.size, 1, rtol, rows)
@@ -197,11 +221,17 @@ def test_fill_loops_flag_every_non_finite_d(dtype):
     rows = np.empty(x.shape[1] - 2, dtype)
     _cpu._fill_map_axis(x[0], 0, rows.size, 1, dtype(2**-20), rows)
     np.testing.assert_array_equal(rows, expected[0])
-    ring = np.empty((3, 1), dtype)
+    ring = np.empty((2, 1), dtype)
     x3 = np.ascontiguousarray(x.T)[None]
     for j in range(rows.size):
-        _cpu._fill_panel_row(x3, 0, j, 0, 1, dtype(2**-20), ring, j % 3)
-        np.testing.assert_array_equal(ring[j % 3], expected[:, j])
+        _cpu._fill_panel_row(x3, 0, j, 0, 1, dtype(2**-20), ring, j % 2)
+        np.testing.assert_array_equal(ring[j % 2], expected[:, j])
+    for j in range(2, rows.size - _cpu.PANEL_ROWS):
+        for n in (1, _cpu.PANEL_ROWS):
+            _cpu._fill_panel_row(x3, 0, j - 2, 0, 1, dtype(2**-20), ring, 0)
+            _cpu._fill_panel_row(x3, 0, j - 1, 0, 1, dtype(2**-20), ring, 1)
+            _add_panel_rows(x3, j, 1, dtype(2**-20), ring, n)
+            np.testing.assert_array_equal(ring[:, 0], expected[0, j + n - 2 : j + n])
 
 
 @pytest.mark.parametrize(
