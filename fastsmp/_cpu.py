@@ -301,14 +301,18 @@ VECTOR_RUN = 32
 
 @numba.njit(inline="always")
 def _strict_run_padded(a, at, stop, filters):
-    """:func:`_strict_run` over ``a[at+1 : at+stop+1]`` with ``stop <=
-    PADDED_RUN``, reading (and ignoring) ``a`` up to ``at + PADDED_RUN + 1``.
-    Kept apart from :func:`_strict_run`: the mask, in the long-line loop,
-    made case (a) about a third slower (measured)."""
+    """Sum (working dtype) and count of the kept strict maxima among
+    ``a[at+1 : at+stop+1]``, with ``stop <= PADDED_RUN``, reading (and
+    ignoring) ``a`` up to ``at + PADDED_RUN + 1``. The sum is NaN where a
+    plateau rises there or one of ``a[at : at+stop]`` is NaN (flags, as in
+    :func:`_strict_run`): a short line pays one horizontal reduction fewer
+    than with a plateau counter. Kept apart from :func:`_strict_run`: the
+    mask, in the long-line loop, made case (a) about a third slower
+    (measured)."""
     zero = a.dtype.type(0)
+    plateau_flag = a.dtype.type(np.nan)
     total = zero
     count = _lane_counter(a)
-    plateaus = _lane_counter(a)
     for k in range(-(-stop // VECTOR_RUN) * VECTOR_RUN):
         j = at + np.uint64(k)
         prev = a[j]
@@ -316,10 +320,10 @@ def _strict_run_padded(a, at, stop, filters):
         nxt = a[j + _2]
         inside = k < stop
         strict = _strict_peak(prev, cur, nxt, filters) & inside
-        total += cur if strict else zero
+        flag = (plateau_flag if _plateau_start(prev, cur, nxt) else prev - prev) if inside else zero
+        total += cur if strict else flag
         count = _count(count, strict)
-        plateaus = _count(plateaus, _plateau_start(prev, cur, nxt) & inside)
-    return total, count, plateaus > 0
+    return total, count
 
 
 @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
@@ -457,45 +461,44 @@ def _smp_rows(x, rtol, filters, lines_per_task, chunks):
 @numba.njit(cache=True)
 def _fill_flat(flat, start, width, rtol, a):
     """``a[k]`` = floored ``|d|`` of the contiguous samples ``flat[start+k :
-    start+k+3]``; where those straddle two lines the value is never read."""
+    start+k+3]``, NaN where that ``d`` is not finite (as in
+    :func:`_fill_magnitudes`); where those samples straddle two lines the
+    value is never read."""
     base = np.uint64(start)
     for k in range(width):
         j = base + np.uint64(k)
         v0 = flat[j]
         v1 = flat[j + _1]
         v2 = flat[j + _2]
-        a[k] = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol, rtol - rtol)
+        d = _curvature(v0, v1, v2)
+        a[k] = _magnitude(d, v0, v1, v2, rtol, d - d)
 
 
 @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
-def _sum_short_lines(flat, start, a, lines, n, filters, sums, counts, plateaus):
+def _sum_short_lines(a, lines, n, filters, sums, counts):
     """Per line ``g`` of ``lines`` consecutive short lines (``a`` filled by
-    :func:`_fill_flat` from ``start``, readable PADDED_RUN past its lines):
-    sum, count, plateau flag and NaN poison, in one function so that a line
-    costs no call (see _1, _2)."""
+    :func:`_fill_flat`, readable PADDED_RUN past its lines): sum and count,
+    the sum NaN for a NaN flag or a rising plateau (see
+    :func:`_smp_short_group`), in one function so that a line costs no call
+    (see _1, _2)."""
     m = n - 2
-    base = np.uint64(start)
+    zero = a.dtype.type(0)
+    plateau_flag = a.dtype.type(np.nan)
     for g in range(lines):
         at = np.uint64(g * n)
-        bad = False
-        for t in range(n):
-            v = flat[base + at + np.uint64(t)]
-            bad |= (v - v) != 0
         if m - 2 <= PADDED_RUN:
-            run, count, plateau = _strict_run_padded(a, at, m - 2, filters)
+            run, count = _strict_run_padded(a, at, m - 2, filters)
             total = float(run)
         else:
             total = 0.0
             count = 0
-            plateau = False
             for r in range(0, m - 2, SUM_RUN):
-                run, k, p = _strict_run(a, at + np.uint64(r), min(SUM_RUN, m - 2 - r) + 2, filters)
-                total += float(run)
+                run, k, plateau = _strict_run(a, at + np.uint64(r), min(SUM_RUN, m - 2 - r) + 2, filters)
+                total += float(plateau_flag if plateau else run)
                 count += k
-                plateau |= p
-        sums[g] = np.nan if bad else total
+        # the line's last two values are no candidate's ``prev``: their flags
+        sums[g] = total + float(a[at + np.uint64(m - 2)] * zero + a[at + np.uint64(m - 1)] * zero)
         counts[g] = count
-        plateaus[g] = plateau
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -506,31 +509,34 @@ def _smp_short_rows(flat, n, rtol, filters, lines_per_task):
     lines = flat.size // n
     sums = np.empty(lines)
     counts = np.empty(lines, np.int64)
-    plateaus = np.empty(lines, np.bool_)
     no_mask = np.zeros(0, np.bool_)
     for task in prange(-(-lines // lines_per_task)):
         first = task * lines_per_task
         group = min(lines_per_task, lines - first)
         a = np.empty(group * n + PADDED_RUN, flat.dtype)  # + what padded runs read
-        _smp_short_group(flat, first * n, group, n, rtol, filters, a, sums[first:], counts[first:], plateaus[first:],
-                         no_mask)
+        _smp_short_group(flat, first * n, group, n, rtol, filters, a, sums[first:], counts[first:], no_mask)
     return sums, counts
 
 
 @numba.njit(inline="always")
-def _smp_short_group(flat, start, group, n, rtol, filters, a, sums, counts, plateaus, no_mask):
+def _smp_short_group(flat, start, group, n, rtol, filters, a, sums, counts, no_mask):
     """SMP and count of the ``group`` lines of length ``n`` stored from
     ``flat[start]`` on, into ``sums[:group]`` and ``counts[:group]``, with
     ``a`` (``group * n + PADDED_RUN`` long) as work space: one fill and one
-    sum for the whole group, then the exact scan of lines with a plateau."""
+    sum for the whole group, then a look at each line whose sum is NaN. It
+    holds a NaN or an inf (SMP NaN, count 0), or else finite samples
+    overflowed or a plateau rises, and the exact scan redoes it. The
+    samples are read again only there: a check of every line cost a
+    quarter of the sums' time (measured)."""
     _fill_flat(flat, start, group * n - 2, rtol, a)
-    _sum_short_lines(flat, start, a, group, n, filters, sums, counts, plateaus)
+    _sum_short_lines(a, group, n, filters, sums, counts)
     for g in range(group):
-        if plateaus[g] and sums[g] == sums[g]:
-            at = start + g * n
-            sums[g], counts[g] = _scan_curvature(flat[at : at + n], 1, n - 3, n - 2, rtol, filters, no_mask)
         if sums[g] != sums[g]:
-            counts[g] = 0
+            at = start + g * n
+            if _has_non_finite(flat[at : at + n]):
+                counts[g] = 0
+            else:
+                sums[g], counts[g] = _scan_curvature(flat[at : at + n], 1, n - 3, n - 2, rtol, filters, no_mask)
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
@@ -865,7 +871,6 @@ def _smp_maps(x, rtol, filters, flush, per_task, run):
         work = _panel_work(w, x.dtype)
         line_sums = np.empty(max(h, w))
         line_counts = np.empty(max(h, w), np.int64)
-        plateaus = np.empty(h, np.bool_)
         for o in range(task * per_task, min((task + 1) * per_task, maps)):
             src, start = flat, o * hw
             if start + size > flat.size:
@@ -880,7 +885,7 @@ def _smp_maps(x, rtol, filters, flush, per_task, run):
             count += k
             if plateau or p or total != total:
                 # the exact path: rows as short lines, columns as a panel
-                _smp_short_group(flat, o * hw, h, w, rtol, filters, a, line_sums, line_counts, plateaus, no_mask)
+                _smp_short_group(flat, o * hw, h, w, rtol, filters, a, line_sums, line_counts, no_mask)
                 total = 0.0
                 count = 0
                 for g in range(h):

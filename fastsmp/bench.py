@@ -66,11 +66,11 @@ CASES = [
 LATENCY_TARGET = 0.5
 #: why the targets are missed where they are (measured; bench/RESULTS.md)
 MISSED_BECAUSE = (
-    "the kernels are compute-bound: on one core, from cache, a long line costs about 0.35 ns a "
-    "sample (17 + 13 vector instructions per 8 samples, fill and sum), 0.45 from memory; panels (b) "
-    "about 0.6 and 56 x 56 maps (c) about 0.5 per axis. At this machine's ceiling (30-35 GB/s on 2 "
-    "cores) the targets need about 0.33 ns a sample per core for (a), 0.38 for (b) and (d), and 0.19 "
-    "per axis for (c); see bench/RESULTS.md"
+    "the kernels are compute-bound: on one core, from cache, a long line costs about 0.35-0.4 ns a "
+    "sample (17 + 13 vector instructions per 8 samples, fill and sum) and a panel (b), four rows a "
+    "pass, about as much; 0.43-0.45 from memory. 56 x 56 maps (c) cost about 0.4 per axis. At this "
+    "machine's ceiling (30-35 GB/s on 2 cores) the targets need about 0.33 ns a sample per core for "
+    "(a), 0.38 for (b) and (d), and 0.19 per axis for (c); see bench/RESULTS.md"
 )
 CASES_BY_NAME = {c.name: c for c in CASES}
 

@@ -113,7 +113,7 @@ def _height_sum_signatures():
     f32, i64 = t.float32[::1], t.int64
     return {
         "_sum_strict_peaks": (f32, i64, t.none),
-        "_sum_short_lines": (f32, i64, f32, i64, i64, t.none, t.float64[::1], t.int64[::1], t.bool_[::1]),
+        "_sum_short_lines": (f32, i64, i64, t.none, t.float64[::1], t.int64[::1]),
         "_sum_map_axis": (f32, f32, i64, i64, i64, t.none),
         "_sum_map_axis_long": (f32, f32, i64, i64, i64, t.none),
     }
@@ -201,8 +201,8 @@ def test_floored_curvature_bit_identical_in_every_fill_loop(dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fill_loops_flag_every_non_finite_d(dtype):
-    """The rows and panels fills store NaN where d is not finite (the flag
-    their sums carry), and the floored |d| everywhere else."""
+    """Every fill (rows, short rows, panels, maps) stores NaN where d is not
+    finite (the flag the sums carry), and the floored |d| everywhere else."""
     from fastsmp import _reference
 
     big = np.finfo(dtype).max
@@ -220,6 +220,9 @@ def test_fill_loops_flag_every_non_finite_d(dtype):
     np.testing.assert_array_equal(rows, expected[0])
     rows = np.empty(x.shape[1] - 2, dtype)
     _cpu._fill_map_axis(x[0], 0, rows.size, 1, dtype(2**-20), rows)
+    np.testing.assert_array_equal(rows, expected[0])
+    rows = np.empty(x.shape[1] - 2, dtype)
+    _cpu._fill_flat(x[0], 0, rows.size, dtype(2**-20), rows)
     np.testing.assert_array_equal(rows, expected[0])
     ring = np.empty((2, 1), dtype)
     x3 = np.ascontiguousarray(x.T)[None]
