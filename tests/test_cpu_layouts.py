@@ -71,6 +71,22 @@ def test_panels_along_a_middle_axis(inner):
     assert_same(x, 1, height=(0.5, 6))
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_panels_padded_to_whole_vectors(dtype):
+    """13-wide panels run 16 lanes (_padded_lanes): the 3 extra lanes read the
+    next rows' samples, and past a block's end the next block's, whose NaN
+    and plateaus must not leak into the real lines; the last block, whose
+    extra lanes would leave the array, runs 13."""
+    x = plateau_heavy((3, 30, 13), seed=13).astype(dtype)
+    x[1, 0, 0] = np.nan  # what block 0's extra lanes read at its last row
+    x[2, 5, 1] = np.inf
+    lanes = [_cpu._padded_lanes(x, o, 0, 13, True) for o in range(3)]
+    assert lanes == [16, 16, 13]
+    assert_same(x, 1)
+    s = fastsmp.smp(x, axis=1, backend="cpu")
+    assert np.isnan(s).sum() == 2 and np.isnan(s[1, 0]) and np.isnan(s[2, 1])
+
+
 @pytest.mark.parametrize("layout", ["rows", "short rows", "panels", "maps"])
 def test_float32_accuracy_bound(layout):
     """SMP within 1e-5 of math.fsum of the kept peak heights (SPEC 6)."""
