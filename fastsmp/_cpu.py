@@ -11,8 +11,9 @@ the extra memory is O(number of lines):
 * **panels** (``inner > 1``, e.g. ``axis=-2`` of a C-ordered array): a task
   walks down a panel of neighbouring lines row by row, so every read is
   contiguous and the loop over the panel's lines vectorises; no transposed
-  copy is made. Each row is one loop that computes the row's floored ``|d|``
-  and tests the row above it, with two rows of ``|d|`` kept in a ring.
+  copy is made. A pass takes four rows: one loop computes their floored
+  ``|d|`` and tests each against the two rows above it; the last two rows
+  are kept in a ring for the next pass.
 
 And one layout for a pair of axes, the last two of small C-ordered maps
 (``smp(..., axis=(-2, -1))`` of CNN activations): **maps**, a map at a time,
@@ -768,7 +769,7 @@ def _smp_panels(x, rtol, filters, flush, width, per_task, contiguous):
 def _panel_work(width, dtype):
     """The work arrays of :func:`_smp_panel`, for panels up to ``width`` wide."""
     return (
-        np.empty((2, width), dtype),  # ring: a[j-2] and a[j-1], by j % 2
+        np.empty((2, width), dtype),  # ring: the last two rows of |d|
         np.empty(width, dtype),  # partial sums in the working dtype
         np.empty(width),  # total
         np.empty(width),  # compensation
