@@ -155,6 +155,15 @@ def _plateau_start(prev, cur, nxt):
     return (prev < cur) & (cur == nxt)
 
 
+@numba.njit(inline="always")
+def _height_or_flag(prev, cur, nxt, strict, plateau_flag):
+    """What a sum that carries its plateaus as NaN adds for candidate
+    ``cur``: its height if it is a kept strict maximum (``strict``),
+    ``plateau_flag`` (NaN) where a plateau rises, else ``prev - prev``: +0,
+    or NaN for a flagged ``prev`` (see :func:`_strict_run`)."""
+    return cur if strict else (plateau_flag if _plateau_start(prev, cur, nxt) else prev - prev)
+
+
 # Loops below index with unsigned integers or from 0: with a signed index of
 # unknown sign Numba keeps its negative-index wraparound, and LLVM then does
 # not vectorise. They take whole arrays plus offsets, never slices: a slice
@@ -199,14 +208,18 @@ FILL_GROUP = 64
 
 
 @numba.njit(inline="always")
-def _floored_at(x, row, j, rtol):
-    """The floored ``|d|`` of line ``row`` of ``x`` at ``j``, NaN where ``d``
-    is not finite (see :func:`_fill_magnitudes`)."""
-    v0 = x[row, j]
-    v1 = x[row, j + _1]
-    v2 = x[row, j + _2]
+def _flagged_magnitude(v0, v1, v2, rtol):
+    """The floored ``|d|`` of three samples, NaN where ``d`` is not finite:
+    the flag every fill stores and every sum carries (see
+    :func:`_fill_magnitudes`)."""
     d = _curvature(v0, v1, v2)
     return _magnitude(d, v0, v1, v2, rtol, d - d)
+
+
+@numba.njit(inline="always")
+def _floored_at(x, row, j, rtol):
+    """The flagged floored ``|d|`` of line ``row`` of ``x`` at ``j``."""
+    return _flagged_magnitude(x[row, j], x[row, j + _1], x[row, j + _2], rtol)
 
 
 @numba.njit(cache=True)
@@ -321,8 +334,7 @@ def _strict_run_padded(a, at, stop, filters):
         nxt = a[j + _2]
         inside = k < stop
         strict = _strict_peak(prev, cur, nxt, filters) & inside
-        flag = (plateau_flag if _plateau_start(prev, cur, nxt) else prev - prev) if inside else zero
-        total += cur if strict else flag
+        total += _height_or_flag(prev, cur, nxt, strict, plateau_flag) if inside else zero
         count = _count(count, strict)
     return total, count
 
@@ -459,26 +471,10 @@ def _smp_rows(x, rtol, filters, lines_per_task, chunks):
     return totals, counts
 
 
-@numba.njit(cache=True)
-def _fill_flat(flat, start, width, rtol, a):
-    """``a[k]`` = floored ``|d|`` of the contiguous samples ``flat[start+k :
-    start+k+3]``, NaN where that ``d`` is not finite (as in
-    :func:`_fill_magnitudes`); where those samples straddle two lines the
-    value is never read."""
-    base = np.uint64(start)
-    for k in range(width):
-        j = base + np.uint64(k)
-        v0 = flat[j]
-        v1 = flat[j + _1]
-        v2 = flat[j + _2]
-        d = _curvature(v0, v1, v2)
-        a[k] = _magnitude(d, v0, v1, v2, rtol, d - d)
-
-
 @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
 def _sum_short_lines(a, lines, n, filters, sums, counts):
     """Per line ``g`` of ``lines`` consecutive short lines (``a`` filled by
-    :func:`_fill_flat`, readable PADDED_RUN past its lines): sum and count,
+    :func:`_fill_map_axis` with step 1, readable PADDED_RUN past its lines): sum and count,
     the sum NaN for a NaN flag or a rising plateau (see
     :func:`_smp_short_group`), in one function so that a line costs no call
     (see _1, _2)."""
@@ -529,7 +525,7 @@ def _smp_short_group(flat, start, group, n, rtol, filters, a, sums, counts, no_m
     overflowed or a plateau rises, and the exact scan redoes it. The
     samples are read again only there: a check of every line cost a
     quarter of the sums' time (measured)."""
-    _fill_flat(flat, start, group * n - 2, rtol, a)
+    _fill_map_axis(flat, start, group * n - 2, 1, rtol, a)  # values straddling two lines are never read
     _sum_short_lines(a, group, n, filters, sums, counts)
     for g in range(group):
         if sums[g] != sums[g]:
@@ -595,13 +591,9 @@ def _fill_panel_row(x, o, j, i0, width, rtol, ring, r):
 
 @numba.njit(inline="always")
 def _floored_down(x, o, j, i, rtol):
-    """The floored ``|d|`` at row ``j`` of line ``i`` of block ``o`` of ``x``
-    (3-D), NaN where ``d`` is not finite (see :func:`_fill_magnitudes`)."""
-    v0 = x[o, j, i]
-    v1 = x[o, j + _1, i]
-    v2 = x[o, j + _2, i]
-    d = _curvature(v0, v1, v2)
-    return _magnitude(d, v0, v1, v2, rtol, d - d)
+    """The flagged floored ``|d|`` at row ``j`` of line ``i`` of block ``o``
+    of ``x`` (3-D)."""
+    return _flagged_magnitude(x[o, j, i], x[o, j + _1, i], x[o, j + _2, i], rtol)
 
 
 @numba.njit(inline="always")
@@ -634,7 +626,7 @@ def _add_panel_rows(x, o, j, i0, width, rtol, filters, ring, part, count, rows):
         for r in range(rows):
             nxt = _floored_down(x, oo, j0 + np.uint64(r), i, rtol)
             strict = _strict_peak(prev, cur, nxt, filters)
-            p += cur if strict else (plateau_flag if _plateau_start(prev, cur, nxt) else prev - prev)
+            p += _height_or_flag(prev, cur, nxt, strict, plateau_flag)
             c += np.int32(strict)
             prev = cur
             cur = nxt
@@ -650,7 +642,8 @@ PANEL_ROWS = 4
 #: a panel asks for the rows PANEL_AHEAD rows below those it reads next: a
 #: row of a narrow panel is a short stretch of memory, too short for the
 #: hardware prefetcher, and without it each row waited for DRAM (256-wide
-#: panels of case (b): about 2 x faster with it, measured)
+#: panels of case (b), one row a pass: 2 and 8 rows ahead were 1.6-2.1 x
+#: faster than none, measured; 4 lies between them)
 PANEL_AHEAD = 4
 
 
@@ -799,16 +792,13 @@ def _fill_map_axis(m, start, count, step, rtol, a):
     """``a[p]`` = floored ``|d|`` of ``m[q], m[q+step], m[q+2*step]`` with
     ``q = start + p``, for ``p < count``, NaN where that ``d`` is not finite
     (as in :func:`_fill_magnitudes`): along the rows of a flattened map with
-    ``step = 1``, along its columns with ``step = w``."""
+    ``step = 1`` (and of a group of short lines, :func:`_smp_short_group`),
+    along its columns with ``step = w``."""
     s = np.uint64(step)
     base = np.uint64(start)
     for k in range(count):
         j = base + np.uint64(k)
-        v0 = m[j]
-        v1 = m[j + s]
-        v2 = m[j + s + s]
-        d = _curvature(v0, v1, v2)
-        a[k] = _magnitude(d, v0, v1, v2, rtol, d - d)
+        a[k] = _flagged_magnitude(m[j], m[j + s], m[j + s + s], rtol)
 
 
 def _make_map_sum(run):
