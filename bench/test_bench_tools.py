@@ -44,3 +44,33 @@ def test_first_call_latency_tells_numba_start_up_apart():
     the part is timed inside the whole, so it must be smaller."""
     total, numba_part = bench.first_call_latency(warm=True)
     assert 0 < numba_part < total
+
+
+def test_rows_arithmetic_runs_the_rows_kernel():
+    """The calls behind the arithmetic bound run the real rows kernel: each
+    working thread's line comes out as ``passes`` times its SMP."""
+    import numba
+    import numpy as np
+
+    import fastsmp
+
+    alone, busy, samples = bench.rows_arithmetic("float32", n=300, passes=3)
+    assert samples == 900
+    x = bench.Case("rows", "", (numba.get_num_threads(), 300)).make()
+    expected = fastsmp.smp(x, axis=-1)
+    assert (expected > 0).all()
+    np.testing.assert_allclose(busy(), 3 * expected, rtol=1e-5)
+    np.testing.assert_allclose(alone(), 3 * expected[:1], rtol=1e-5)
+
+
+def test_arithmetic_bound_is_the_ceiling_over_the_arithmetic():
+    """``fastsmp bench``'s bound for a missed target: the ceiling's ns a
+    sample per core over the arithmetic's, with every core busy."""
+    import numba
+
+    threads = numba.get_num_threads()
+    row = bench.Row(bench.CASES_BY_NAME["a"], seconds=2.0, nbytes=4 * 1000, ceiling_seconds=1e-6,
+                    arithmetic_ns=(0.3, 0.4 * threads))
+    assert abs(row.ceiling_ns - threads) < 1e-9  # 1 us for 1000 float32 samples on every core
+    (line,) = bench.arithmetic_bounds([row, bench.Row(bench.CASES_BY_NAME["b"], 1.0, 4, 1.0)])
+    assert line.startswith("a: ") and "allows about 2.50 x the ceiling" in line and "measured 0.00" in line

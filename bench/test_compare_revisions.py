@@ -26,3 +26,15 @@ def test_compare_revisions_prints_a_row_per_case(capsys):
     for r in rows:
         old_ms, new_ms = float(r[1]), float(r[2])
         assert old_ms > 0 and new_ms > 0
+
+
+def test_compare_revisions_takes_a_file(tmp_path, capsys):
+    """A ``_cpu.py`` variant kept outside git compares like a revision."""
+    from bench import compare_revisions
+
+    variant = tmp_path / "variant_cpu.py"
+    variant.write_text((ROOT / "fastsmp" / "_cpu.py").read_text())
+    assert compare_revisions.main([str(variant), "--cases", "a", "--rounds", "1", "--size", "smoke"]) == 0
+    out = capsys.readouterr().out
+    assert f"{variant} against the working tree" in out
+    assert [line.split()[0] for line in out.splitlines()[2:]] == ["a"]

@@ -39,7 +39,7 @@ def _values():
         v0 = x[at]
         v1 = x[at + stride]
         v2 = x[at + stride + stride]
-        return mag(curv(v0, v1, v2), v0, v1, v2, rtol, rtol - rtol)
+        return mag(curv(v0, v1, v2), v0, v1, v2, rtol)
 
     return sample, floored_curvature
 

@@ -48,12 +48,11 @@ def curvature(v0, v1, v2):
 
 
 @elementwise
-def magnitude(d, v0, v1, v2, rtol, below):
+def magnitude(d, v0, v1, v2, rtol):
     """|d| with the rounding-noise floor of SPEC section 4 (``rtol`` is 0 or
-    positive, already in the working dtype), and ``below`` at or under the
-    floor: ``rtol - rtol`` (+0) as SPEC 4 says, or ``d - d``, which is +0
-    too for a finite ``d`` and NaN otherwise, a flag the CPU row sums carry
-    for the price of one subtraction (``_cpu._fill_magnitudes``)."""
+    positive, already in the working dtype): +0 at or under the floor. The
+    CPU fills use their own FMA form with a NaN flag
+    (``_cpu._flagged_magnitude``); this one is the exact scans' and CUDA's."""
     # abs(v1 + v1) is 2*|v1| exactly, and shares ``v1 + v1`` with d.
     s = (abs(v0) + abs(v2)) + abs(v1 + v1)
     ad = abs(d)
@@ -62,7 +61,7 @@ def magnitude(d, v0, v1, v2, rtol, below):
     # or an inf sample are NaN anyway (SPEC 7), whatever ``a`` is there.
     if ad > rtol * s:
         return ad
-    return below
+    return rtol - rtol
 
 
 @elementwise

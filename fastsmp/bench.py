@@ -64,14 +64,20 @@ CASES = [
 ]
 #: first call after import with a warm compile cache, seconds (issue #3)
 LATENCY_TARGET = 0.5
-#: why the targets are missed where they are (measured; bench/RESULTS.md)
+#: why the targets are missed where they are (measured; bench/RESULTS.md).
+#: For the cases on the rows kernel, ``fastsmp bench`` also measures the
+#: bound in the same run (:func:`arithmetic_rate`).
 MISSED_BECAUSE = (
     "the kernels are compute-bound: on one core, from cache, a long line costs about 0.35-0.4 ns a "
-    "sample (17 + 13 vector instructions per 8 samples, fill and sum) and a panel (b), four rows a "
+    "sample (12 + 10 vector operations per 8 samples besides loads and stores, fill and sum) and a panel (b), four rows a "
     "pass, about as much; 0.43-0.45 from memory. 56 x 56 maps (c) cost about 0.4 per axis. At this "
     "machine's ceiling (30-35 GB/s on 2 cores) the targets need about 0.33 ns a sample per core for "
-    "(a), 0.38 for (b) and (d), and 0.19 per axis for (c); see bench/RESULTS.md"
+    "(a), 0.38 for (b) and (d), and 0.19 per axis for (c). The two cores of this machine share "
+    "their vector units with other work at times (SMT), which slows the arithmetic by up to 1.8 x "
+    "and the ceiling's streaming read much less; see bench/RESULTS.md"
 )
+#: the cases whose kernel :func:`arithmetic_rate` times (rows of 4096 samples)
+ROWS_KERNEL_CASES = "adeg"
 CASES_BY_NAME = {c.name: c for c in CASES}
 
 
@@ -106,6 +112,53 @@ def ceiling_read(x):
     flat = x.reshape(-1)
     width = 1 << 14 if flat.size % (1 << 14) == 0 else flat.size
     return _row_sum(flat.reshape(-1, width))
+
+
+_rows_arithmetic = None
+
+
+def rows_arithmetic(dtype="float32", n=4096, passes=4000):
+    """Two calls that time the rows kernel's arithmetic alone, ``(alone,
+    busy)``, and the samples each working thread does per call.
+
+    Each working thread runs the kernel's fill and peak sum
+    (``_smp_row_chunk``, as for one line of case (a)) ``passes`` times over
+    its own line of ``n`` ReLU-like samples, which stays in L1: no memory
+    traffic, no call overhead. ``alone`` keeps one thread working, ``busy``
+    every thread. Where the cores share their vector units (SMT siblings, or
+    a neighbour's work on the sibling), ``busy`` takes longer than ``alone``.
+    """
+    import numba
+
+    from . import _cpu
+
+    global _rows_arithmetic
+    if _rows_arithmetic is None:
+
+        @numba.njit(parallel=True, cache=True)
+        def run(x, rtol, passes):
+            out = np.zeros(x.shape[0])
+            no_mask = np.zeros(0, np.bool_)
+            for line in numba.prange(x.shape[0]):
+                buf = np.empty(_cpu.BLOCK + 2, x.dtype)
+                total = 0.0  # not out[line] +=: neighbouring threads would share its cache line
+                for _ in range(passes):
+                    total += _cpu._smp_row_chunk(x, line, rtol, None, 1, 0, buf, no_mask)[0]
+                out[line] = total
+            return out
+
+        _rows_arithmetic = run
+    x = Case("rows", "", (numba.get_num_threads(), n), dtype=dtype).make()
+    rtol = x.dtype.type(8 * np.finfo(x.dtype).eps)
+    return (lambda: _rows_arithmetic(x[:1], rtol, passes)), (lambda: _rows_arithmetic(x, rtol, passes)), passes * n
+
+
+def arithmetic_rate(dtype="float32", rounds=5):
+    """The rows kernel's arithmetic alone (:func:`rows_arithmetic`) in ns a
+    sample per core: ``(alone, busy)``."""
+    alone, busy, samples = rows_arithmetic(dtype)
+    t_alone, t_busy = interleaved_best_times(alone, busy, rounds=rounds)
+    return t_alone / samples * 1e9, t_busy / samples * 1e9
 
 
 def numpy_sum(x):
@@ -216,6 +269,14 @@ class Row:
     ceiling_seconds: float
     baselines: dict = field(default_factory=dict)  # name -> seconds
     shape: tuple = ()
+    arithmetic_ns: tuple | None = None  # (alone, busy) from rows_arithmetic, timed with the call
+
+    @property
+    def ceiling_ns(self):
+        """ns a sample per core of the ceiling's read."""
+        import numba
+
+        return self.ceiling_seconds / (self.nbytes / np.dtype(self.case.dtype).itemsize) * numba.get_num_threads() * 1e9
 
     @property
     def what(self):
@@ -240,8 +301,15 @@ def run_case(case, size="short", baselines=BASELINES, slow_baselines_on=None):
 
     x = case.make(size)
     row = Row(case, 0.0, x.nbytes, 0.0, shape=x.shape)
-    row.seconds, row.ceiling_seconds = interleaved_best_times(lambda: case.call(fastsmp, x, backend="cpu"),
-                                                             lambda: ceiling_read(x))
+    calls = [lambda: case.call(fastsmp, x, backend="cpu"), lambda: ceiling_read(x)]
+    if case.name in ROWS_KERNEL_CASES and size != "smoke":
+        # timed in the same rounds: the machine's speed drifts
+        alone, busy, samples = rows_arithmetic(case.dtype)
+        calls += [alone, busy]
+    times = interleaved_best_times(*calls)
+    row.seconds, row.ceiling_seconds = times[:2]
+    if len(times) > 2:
+        row.arithmetic_ns = tuple(t / samples * 1e9 for t in times[2:])
     for name, fn in baselines.items():
         if name in ("scipy loop", "reference") and slow_baselines_on is not None and case.name not in slow_baselines_on:
             continue
@@ -291,6 +359,24 @@ def machine():
     return f"{cpu}, {os.cpu_count()} cores, numba {numba.__version__} ({numba.get_num_threads()} threads)"
 
 
+def arithmetic_bounds(rows):
+    """Lines that say, for ``rows`` whose arithmetic was timed with them,
+    how much of the ceiling the kernel's arithmetic alone allows in this run:
+    an estimate, not a strict bound (the best times of the rounds may come
+    from moments of different speed)."""
+    out = []
+    for r in rows:
+        if r.arithmetic_ns is None:
+            continue
+        alone, busy = r.arithmetic_ns
+        out.append(f"{r.case.name}: the kernel's arithmetic alone (from L1, every core busy) costs {busy:.2f} ns a "
+                   f"sample per core ({alone:.2f} with one core working) and the ceiling reads {r.ceiling_ns:.2f}: "
+                   f"the arithmetic alone allows about {r.ceiling_ns / busy:.2f} x the ceiling (target "
+                   f"{r.case.target}, measured {r.of_ceiling:.2f}; timed in the same rounds, on a machine whose "
+                   "speed drifts)")
+    return out
+
+
 def format_table(rows):
     names = sorted({n for r in rows for n in r.baselines}, key=list(BASELINES).index)
     head = ["case", "what", "backend", "GB/s", "x ceiling", "target"] + [f"vs {n}" for n in names]
@@ -336,10 +422,13 @@ def _run_bench(args):
         rows.append(run_case(CASES_BY_NAME[name], args.size, slow_baselines_on="abefg"))
         print(f"  {name}: {rows[-1].gbps:.1f} GB/s", file=sys.stderr, flush=True)
     print(format_table(rows))
-    missed = [r.case.name for r in rows if r.case.target is not None and r.of_ceiling < r.case.target]
+    missed = [r for r in rows if r.case.target is not None and r.of_ceiling < r.case.target]
     if missed:
         why = "smoke-size arrays time the call overhead, not the kernels" if args.size == "smoke" else MISSED_BECAUSE
-        print(f"targets not met ({', '.join(missed)}): {why}")
+        print(f"targets not met ({', '.join(r.case.name for r in missed)}): {why}")
+        if args.size != "smoke":
+            for line in arithmetic_bounds(missed):
+                print("  " + line)
     if not args.no_latency:
         cold, _ = first_call_latency(warm=False)
         warm, numba_part = first_call_latency(warm=True)

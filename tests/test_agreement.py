@@ -319,12 +319,20 @@ def test_finite_overflow_in_curvature_agrees(layout):
     SPEC 4 taken literally: ``a = |d| if |d| > rtol*s else 0``, and NaN > x
     is false, so ``a`` is 0 there (what the reference computes); the line is
     finite, so SPEC 7 does not apply. Every backend must agree (SPEC 9).
-    The cpu fills flag a non-finite d with NaN, so this also checks that an
-    overflow is told apart from a NaN or an inf sample, in every layout."""
+    The cpu fills flag a non-finite noise-floor sum s with NaN, so this also
+    checks that an overflow is told apart from a NaN or an inf sample, in
+    every layout. The second kink overflows s where d stays finite (0.6 M,
+    0.3 M, -0.6 M: d = -0.6 M, s = 1.8 M): a is 0 there, and the cpu fills,
+    which compute d with an FMA, must still take the exact path."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for dtype, big, half, small in [(np.float32, 3.4e38, 1.8e38, 1e37), (np.float64, 1.7e308, 1e308, 1e307)]:
-            kink = np.array([0, 0, big, half, small, 0, 0, 0], dtype)
+        for dtype, kink in [
+            (np.float32, [0, 0, 3.4e38, 1.8e38, 1e37, 0, 0, 0]),
+            (np.float64, [0, 0, 1.7e308, 1e308, 1e307, 0, 0, 0]),
+            (np.float32, [0, 0, 2.04e38, 1.02e38, -2.04e38, 0, 0, 0]),
+            (np.float64, [0, 0, 1.07e308, 0.54e308, -1.07e308, 0, 0, 0]),
+        ]:
+            kink = np.array(kink, dtype)
             if layout == "short line":
                 v, axis = kink, -1
             else:

@@ -216,19 +216,23 @@ def test_floored_curvature_bit_identical_in_every_fill_loop(dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_fill_loops_flag_every_non_finite_d(dtype):
-    """Every fill (rows, short rows, panels, maps) stores NaN where d is not
-    finite (the flag the sums carry), and the floored |d| everywhere else."""
+def test_fill_loops_flag_every_non_finite_floor(dtype):
+    """Every fill (rows, short rows, panels, maps) stores NaN where the noise
+    floor's s is not finite (the flag the sums carry; a d that is not
+    finite always has such an s), and the floored |d| everywhere else. The
+    0.6 big, 0.3 big, -0.6 big stretch overflows s with a finite d."""
     from fastsmp import _reference
 
     big = np.finfo(dtype).max
     with np.errstate(all="ignore"):
         x = np.array([[0, 1, 3, 0, 1, np.nan, 0, 3, 1, 2, 0, np.inf, 1, 3, 0, 2, 1, -np.inf, 0, 2, 1, 0, 3,
-                       big, -big, big, 0, 5, 1, 0, 2]], dtype)
+                       big, -big, big, 0, 5, 1, 0, 2, 0.6 * big, 0.3 * big, -0.6 * big, 0, 1]], dtype)
         x = np.tile(x, (1, 4))  # past one FILL_GROUP: the grouped loop and its remainder
         d = (x[:, :-2] + x[:, 2:]) - (x[:, 1:-1] + x[:, 1:-1])
+        s = (abs(x[:, :-2]) + abs(x[:, 2:])) + abs(x[:, 1:-1] + x[:, 1:-1])
         floored = _reference.floored_magnitude(x[:, :, None], dtype(2**-20))[:, :, 0]
-    expected = np.where(np.isfinite(d), floored, np.nan)
+    assert (np.isfinite(d) & ~np.isfinite(s)).any() and not (~np.isfinite(d) & np.isfinite(s)).any()
+    expected = np.where(np.isfinite(s), floored, np.nan)
     assert np.isnan(expected).sum() >= 9 and (expected > 0).sum() >= 10
     assert x.shape[1] - 2 > _cpu.FILL_GROUP and (x.shape[1] - 2) % _cpu.FILL_GROUP
     rows = np.empty(x.shape[1] - 2, dtype)
