@@ -233,8 +233,8 @@ def _flagged_magnitude(v0, v1, v2, rtol):
     SPEC rounds once. Where ``s`` is finite nothing overflows (every term of
     ``d`` is at most ``s``); where it is not, the flag sends the block to
     the exact scan. The FMAs move two of the seven additions per sample
-    off the adder pipes, the fill's bottleneck on Zen 3 (cases (b)-(d):
-    0.96-0.98 x the time, measured)."""
+    off the adder pipes, the fill's bottleneck on Zen 3 (cases (a)-(d):
+    0.96-1.01 x the time, measured)."""
     s = _fma(abs(v1), 2.0, abs(v0) + abs(v2))
     ad = abs(_fma(v1, -2.0, v0 + v2))
     return ad if ad > rtol * s else s - s
