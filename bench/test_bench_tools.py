@@ -74,3 +74,11 @@ def test_arithmetic_bound_is_the_ceiling_over_the_arithmetic():
     assert abs(row.ceiling_ns - threads) < 1e-9  # 1 us for 1000 float32 samples on every core
     (line,) = bench.arithmetic_bounds([row, bench.Row(bench.CASES_BY_NAME["b"], 1.0, 4, 1.0)])
     assert line.startswith("a: ") and "allows about 2.50 x the ceiling" in line and "measured 0.00" in line
+
+
+def test_arithmetic_rate_is_ns_a_sample_per_core():
+    """``arithmetic_rate`` (the figures in bench/RESULTS.md) converts the two
+    calls' times into ns a sample: a real kernel costs well over a
+    picosecond and well under a microsecond a sample."""
+    alone, busy = bench.arithmetic_rate(rounds=1)
+    assert 0.001 < alone < 1000 and 0.001 < busy < 1000

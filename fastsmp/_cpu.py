@@ -498,8 +498,8 @@ def _smp_rows(x, rtol, filters, lines_per_task, chunks):
 @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
 def _sum_short_lines(a, lines, n, filters, sums, counts):
     """Per line ``g`` of ``lines`` consecutive short lines (``a`` filled by
-    :func:`_fill_map_axis` with step 1, readable PADDED_RUN past its lines): sum and count,
-    the sum NaN for a NaN flag or a rising plateau (see
+    :func:`_fill_map_axis` with step 1, readable PADDED_RUN past its lines):
+    sum and count, the sum NaN for a NaN flag or a rising plateau (see
     :func:`_smp_short_group`), in one function so that a line costs no call
     (see _1, _2)."""
     m = n - 2

@@ -71,10 +71,10 @@ MISSED_BECAUSE = (
     "the kernels are compute-bound: on one core, from cache, a long line costs about 0.35-0.4 ns a "
     "sample (12 + 10 vector operations per 8 samples besides loads and stores, fill and sum) and a "
     "panel (b), four rows a pass, about as much; 0.43-0.45 from memory. 56 x 56 maps (c) cost about "
-    "0.4 per axis. At this machine's ceiling (30-35 GB/s on 2 cores) the targets need about 0.33 ns a "
+    "0.4 per axis. At this machine's ceiling (26-35 GB/s on 2 cores) the targets need about 0.33 ns a "
     "sample per core for (a), 0.38 for (b) and (d), and 0.19 per axis for (c). The two cores of this "
-    "machine share their vector units with other work at times (SMT), which slows the arithmetic by "
-    "up to 1.7 x and the ceiling's streaming read much less; see bench/RESULTS.md"
+    "machine share their vector units with other work at times (most likely SMT), which slows the "
+    "arithmetic by up to 1.7 x and the ceiling's streaming read much less; see bench/RESULTS.md"
 )
 #: the cases with a target whose kernel :func:`rows_arithmetic` times (rows of 4096 samples)
 ROWS_KERNEL_CASES = "adg"
