@@ -872,6 +872,46 @@ def _sum_map(long_runs, a, valid, first, span, step, filters):
     return _sum_map_axis(a, valid, first, span, step, filters)
 
 
+@numba.njit(cache=True)
+def _map_plan(h, w, run, dtype):
+    """What every ``h`` x ``w`` map shares in :func:`_smp_maps`: ``(long_runs,
+    span_r, span_c, fill_r, fill_c, size, valid_r, valid_c)``, with
+    ``long_runs`` for ``run == MAP_RUN_LONG``. Row candidates are
+    ``1 <= p < 1 + span_r``, column candidates ``w <= p < w + span_c``
+    (multiples of ``run``); a fill computes ``fill_r`` or ``fill_c`` values
+    and reads up to ``size`` samples from the map's first; ``valid_r`` and
+    ``valid_c`` (``dtype``, 1 or 0) mask the candidates that are no peak of
+    a line of the map."""
+    hw = h * w
+    span_r = -(-hw // run) * run
+    span_c = -(-((h - 4) * w) // run) * run
+    fill_r = span_r + VECTOR_RUN  # >= span_r + 2, a multiple of VECTOR_RUN
+    fill_c = -(-(span_c + 2 * w) // VECTOR_RUN) * VECTOR_RUN
+    size = max(fill_r + 2, fill_c + 2 * w)
+    valid_r = np.zeros(span_r + 1, dtype)
+    for p in range(1, hw):
+        t = p % w
+        valid_r[p] = 1 <= t <= w - 4
+    valid_c = np.zeros(w + span_c, dtype)
+    valid_c[w : (h - 3) * w] = 1
+    return run == MAP_RUN_LONG, span_r, span_c, fill_r, fill_c, size, valid_r, valid_c
+
+
+@numba.njit(cache=True)
+def _smp_map_fast(src, start, w, plan, rtol, filters, a):
+    """SMP, count and whether the exact path must redo the map whose
+    samples start at ``src[start]`` (readable ``plan``'s ``size`` on): its
+    rows and its columns, each one flat fill into ``a`` and one masked flat
+    sum (see :func:`_smp_maps`)."""
+    long_runs, span_r, span_c, fill_r, fill_c, size, valid_r, valid_c = plan
+    _fill_map_axis(src, start, fill_r, 1, rtol, a)
+    total, count, plateau = _sum_map(long_runs, a, valid_r, 1, span_r, 1, filters)
+    _fill_map_axis(src, start, fill_c, w, rtol, a)
+    s, k, p = _sum_map(long_runs, a, valid_c, w, span_c, w, filters)
+    total += s
+    return total, count + k, plateau or p or total != total
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def _smp_maps(x, rtol, filters, flush, per_task, run):
     """SMP over the last two axes of ``x`` (maps, h, w), C-contiguous, with
@@ -893,19 +933,8 @@ def _smp_maps(x, rtol, filters, flush, per_task, run):
     sums = np.empty(maps)
     counts = np.empty(maps, np.int64)
     no_mask = np.zeros(0, np.bool_)
-    # rows: candidates 1 <= p < 1 + span_r; columns: w <= p < w + span_c
-    span_r = -(-hw // run) * run
-    span_c = -(-((h - 4) * w) // run) * run
-    long_runs = run == MAP_RUN_LONG
-    fill_r = span_r + VECTOR_RUN  # >= span_r + 2, a multiple of VECTOR_RUN
-    fill_c = -(-(span_c + 2 * w) // VECTOR_RUN) * VECTOR_RUN
-    size = max(fill_r + 2, fill_c + 2 * w)
-    valid_r = np.zeros(span_r + 1, x.dtype)
-    for p in range(1, hw):
-        t = p % w
-        valid_r[p] = 1 <= t <= w - 4
-    valid_c = np.zeros(w + span_c, x.dtype)
-    valid_c[w : (h - 3) * w] = 1
+    plan = _map_plan(h, w, run, x.dtype)
+    fill_r, fill_c, size = plan[3:6]
     for task in prange(-(-maps // per_task)):
         m = np.zeros(size, x.dtype)
         a = np.empty(max(fill_r, fill_c, hw + PADDED_RUN), x.dtype)  # (and for the exact path)
@@ -918,13 +947,8 @@ def _smp_maps(x, rtol, filters, flush, per_task, run):
                 for k in range(hw):
                     m[k] = flat[np.uint64(start + k)]
                 src, start = m, 0
-            _fill_map_axis(src, start, fill_r, 1, rtol, a)
-            total, count, plateau = _sum_map(long_runs, a, valid_r, 1, span_r, 1, filters)
-            _fill_map_axis(src, start, fill_c, w, rtol, a)
-            s, k, p = _sum_map(long_runs, a, valid_c, w, span_c, w, filters)
-            total += s
-            count += k
-            if plateau or p or total != total:
+            total, count, exact = _smp_map_fast(src, start, w, plan, rtol, filters, a)
+            if exact:
                 # the exact path: rows as short lines, columns as a panel
                 _smp_short_group(flat, o * hw, h, w, rtol, filters, a, line_sums, line_counts, no_mask)
                 total = 0.0
