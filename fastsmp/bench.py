@@ -117,9 +117,9 @@ def ceiling_read(x):
 #: :func:`kernel_arithmetic` times
 KERNEL_OF_CASE = {"a": "rows", "b": "panels", "c": "maps", "d": "rows", "f": "mask", "g": "rows"}
 #: per working thread: the data its kernel runs on, held in cache (rows and
-#: mask: a line of 4096 samples, L1; panels: 64 rows of 128 lines, L1;
-#: maps: a 56 x 56 map, L2 with its masks), and how many times a call runs
-#: it (about 16 million samples)
+#: mask: a line of 4096 samples, 16 KiB; panels: 64 rows of 128 lines, 32 KiB;
+#: maps: a 56 x 56 map, about 50 KiB with its masks and buffer), and how many
+#: times a call runs it (about 16 million samples)
 ARITHMETIC_DATA = {"rows": ((4096,), 4000), "panels": ((64, 128), 2000), "maps": ((56, 56), 5000),
                    "mask": ((4096,), 4000)}
 
