@@ -934,7 +934,7 @@ def _smp_maps(x, rtol, filters, flush, per_task, run):
     counts = np.empty(maps, np.int64)
     no_mask = np.zeros(0, np.bool_)
     plan = _map_plan(h, w, run, x.dtype)
-    fill_r, fill_c, size = plan[3:6]
+    long_runs, span_r, span_c, fill_r, fill_c, size, valid_r, valid_c = plan
     for task in prange(-(-maps // per_task)):
         m = np.zeros(size, x.dtype)
         a = np.empty(max(fill_r, fill_c, hw + PADDED_RUN), x.dtype)  # (and for the exact path)

@@ -191,10 +191,11 @@ def _arithmetic_driver(layout):
             threads, h, w = x.shape
             out = np.zeros(threads)
             plan = _cpu._map_plan(h, w, option, x.dtype)
+            long_runs, span_r, span_c, fill_r, fill_c, size, valid_r, valid_c = plan
             for t in numba.prange(threads):
-                m = np.zeros(plan[5], x.dtype)  # the map, then the zeros its padded loops read
+                m = np.zeros(size, x.dtype)  # the map, then the zeros its padded loops read
                 m[: h * w] = x[t].reshape(-1)
-                a = np.empty(max(plan[3], plan[4]), x.dtype)
+                a = np.empty(max(fill_r, fill_c), x.dtype)
                 total = 0.0
                 for _ in range(passes):
                     total += _cpu._smp_map_fast(m, 0, w, plan, rtol, None, a)[0]
