@@ -101,8 +101,8 @@ def _make_scanner(value):
                     nxt = value(v, k, rtol)
                 if nxt < cur:
                     left, right = _peak_sides(j, k - 1, prev, cur, nxt)
-                    if _keep_peak(float(cur), left, right, filters):
-                        total += float(cur)
+                    if _keep_peak(np.float64(cur), left, right, filters):
+                        total += np.float64(cur)
                         count += 1
                         if mask.size:
                             mask[(j + k - 1) // 2] = True
@@ -146,8 +146,10 @@ def _strict_peak(prev, cur, nxt, filters):
     plateau-free case of SPEC section 5); branch-free for SIMD."""
     if filters is None:  # resolved at compile time: no filters, no float64 work
         return (prev < cur) & (nxt < cur)
-    h = float(cur)
-    return (prev < cur) & (nxt < cur) & _keep_peak(h, h - float(prev), h - float(nxt), filters)
+    # np.float64, not float(): Numba's float() keeps a float32 a float32,
+    # and SPEC 5 forms the neighbour differences in float64
+    h = np.float64(cur)
+    return (prev < cur) & (nxt < cur) & _keep_peak(h, h - np.float64(prev), h - np.float64(nxt), filters)
 
 
 @numba.njit(inline="always")
@@ -272,19 +274,61 @@ def _fill_magnitudes(x, line, start, width, rtol, a):
         a[done + np.uint64(k)] = _floored_at(x, row, base + done + np.uint64(k), rtol)
 
 
-#: candidates whose peak heights are added in the working dtype before the
-#: partial sum goes into the float64 total. float32 adds vectorise twice as
-#: wide as float64 ones, with no conversions. The loop is vectorised
-#: (``reassoc``) into at least 4 float32 lanes (8 x 2 with AVX2; a test reads
-#: the IR), each adding at most SUM_RUN / 4 heights, and the lanes are then
-#: added pairwise: a partial sum errs by under (128 + 2) * 2**-24 < 7.8e-6
-#: relative (SPEC 6: 1e-5). Each run ends in horizontal reductions; 512
-#: instead of 128 made case (a) about 10% faster (measured).
-SUM_RUN = 512
+#: peak heights are added in the working dtype in SUM_LANES lanes: lane
+#: ``l`` takes candidates ``l, l + SUM_LANES, ...`` of a run, in order, and
+#: the lanes are then added pairwise (:func:`_lanes_total`). The order is
+#: written in the source, not left to the compiler: no loop here carries
+#: ``fastmath``, so every compile, cached or fresh, inlined anywhere, adds
+#: in this one order (SPEC 10). LLVM keeps the lanes in vector registers
+#: (:func:`_stack_lanes`). A float32 lane adds at most SUM_RUN / SUM_LANES
+#: heights before the partial sum goes into a float64 total, so a partial
+#: sum errs by under (32 + 5) * 2**-24 < 2.3e-6 relative (SPEC 6: 1e-5).
+SUM_LANES = 32
+SUM_RUN = 1024
+
+
+@intrinsic
+def _stack_lanes(typingctx, like, lanes):
+    """A C array of ``lanes`` (a literal) elements of ``like``'s dtype on
+    the stack of the function it is inlined into: no allocation, and LLVM
+    promotes it to registers once the loops over it are unrolled."""
+    if not isinstance(lanes, types.IntegerLiteral):
+        return None  # Numba retries with the literal
+    dtype = like.dtype if isinstance(like, types.Array) else like
+    array_type = types.Array(dtype, 1, "C")
+
+    def codegen(context, builder, signature, args):
+        item = context.get_value_type(dtype)
+        data = cgutils.alloca_once(builder, item, size=lanes.literal_value)
+        array = context.make_array(array_type)(context, builder)
+        itemsize = context.get_constant(types.intp, context.get_abi_sizeof(item))
+        context.populate_array(array, data=data, shape=[context.get_constant(types.intp, lanes.literal_value)],
+                               strides=[itemsize], itemsize=itemsize, meminfo=None)
+        return array._getvalue()
+
+    return array_type(like, lanes), codegen
+
+
+@numba.njit(inline="always")
+def _zero_lanes(lanes):
+    for l in range(SUM_LANES):
+        lanes[l] = 0
+
+
+@numba.njit(inline="always")
+def _lanes_total(lanes):
+    """Sum of the SUM_LANES lanes, pairwise in a fixed order (destroys them)."""
+    half = SUM_LANES // 2
+    while half > 0:
+        for l in range(half):
+            lanes[l] += lanes[l + half]
+        half //= 2
+    return lanes[0]
 
 
 def _lane_counter(a):
-    """A zero counter as wide as the elements of ``a`` (see :func:`_strict_run`)."""
+    """A zero counter as wide as the elements of ``a``: integer lanes as
+    wide as the float ones, and no packing (see :func:`_mark_strict_peaks`)."""
 
 
 @overload(_lane_counter, inline="always")
@@ -307,34 +351,55 @@ def _count_impl(counter, flag):
 
 
 @numba.njit(inline="always")
+def _candidate(a, j, filters):
+    """What candidate ``a[j+1]`` adds to a sum (its height if it is a kept
+    strict maximum, else ``prev - prev``: +0, or NaN for a flagged
+    ``a[j]``, a blend rather than one more add), whether it counts, and
+    whether a plateau rises there."""
+    prev = a[j]
+    cur = a[j + _1]
+    nxt = a[j + _2]
+    strict = _strict_peak(prev, cur, nxt, filters)
+    return (cur if strict else prev - prev), strict, _plateau_start(prev, cur, nxt)
+
+
+@numba.njit(inline="always")
 def _strict_run(a, at, width, filters):
     """Sum (working dtype), count and plateau flag of the kept strict maxima
-    among ``a[at+1 : at+width-1]``; the sum is NaN if one of ``a[at :
+    among ``a[at+1 : at+width-1]`` (at most SUM_RUN candidates), added in
+    SUM_LANES lanes (see SUM_LANES); the sum is NaN if one of ``a[at :
     at+width-2]`` is (see :func:`_fill_magnitudes`)."""
-    zero = a.dtype.type(0)
-    total = zero
-    count = _lane_counter(a)  # not a bool or a fixed int64: integer lanes as
-    plateaus = _lane_counter(a)  # wide as the float ones, and no packing
-    for k in range(width - 2):
-        j = at + np.uint64(k)
-        prev = a[j]
-        cur = a[j + _1]
-        nxt = a[j + _2]
-        strict = _strict_peak(prev, cur, nxt, filters)
-        # prev - prev is +0, or NaN for a flagged ``a`` (every ``a`` read
-        # here is some ``prev`` but the last two): a blend, not one more add
-        total += cur if strict else prev - prev
-        count = _count(count, strict)
-        plateaus = _count(plateaus, _plateau_start(prev, cur, nxt))
-    return total, count, plateaus > 0
+    lanes = _stack_lanes(a, SUM_LANES)
+    counts = _stack_lanes(np.int32(0), SUM_LANES)  # integer lanes as wide as
+    plateaus = _stack_lanes(np.int32(0), SUM_LANES)  # float32 ones, no packing
+    _zero_lanes(lanes)
+    _zero_lanes(counts)
+    _zero_lanes(plateaus)
+    candidates = width - 2
+    whole = candidates - candidates % SUM_LANES
+    for g in range(0, whole, SUM_LANES):
+        for l in range(SUM_LANES):
+            h, strict, rise = _candidate(a, at + np.uint64(g + l), filters)
+            lanes[l] += h
+            counts[l] += strict
+            plateaus[l] += rise
+    for k in range(candidates - whole):  # the rest, into the first lanes
+        h, strict, rise = _candidate(a, at + np.uint64(whole + k), filters)
+        lanes[k] += h
+        counts[k] += strict
+        plateaus[k] += rise
+    count = 0
+    rises = 0
+    for l in range(SUM_LANES):
+        count += counts[l]
+        rises += plateaus[l]
+    return _lanes_total(lanes), count, rises > 0
 
 
 #: lines up to PADDED_RUN candidate samples are tested in one loop padded to
-#: a multiple of VECTOR_RUN (masked past the line's end): LLVM's vector loop
-#: does 8 float32 lanes x 4, and a shorter loop, or a remainder, runs one
-#: sample at a time (32-sample lines: 28 -> 20 ns a line)
+#: whole groups of SUM_LANES (masked past the line's end), so that a short
+#: line runs no scalar remainder
 PADDED_RUN = 64
-VECTOR_RUN = 32
 
 
 @numba.njit(inline="always")
@@ -343,41 +408,47 @@ def _strict_run_padded(a, at, stop, filters):
     ``a[at+1 : at+stop+1]``, with ``stop <= PADDED_RUN``, reading (and
     ignoring) ``a`` up to ``at + PADDED_RUN + 1``. The sum is NaN where a
     plateau rises there or one of ``a[at : at+stop]`` is NaN (flags, as in
-    :func:`_strict_run`): a short line pays one horizontal reduction fewer
-    than with a plateau counter. Kept apart from :func:`_strict_run`: the
-    mask, in the long-line loop, made case (a) about a third slower
-    (measured)."""
+    :func:`_strict_run`): a short line pays one reduction fewer than with a
+    plateau counter. Kept apart from :func:`_strict_run`, whose long-line
+    loop the mask would slow down."""
     zero = a.dtype.type(0)
     plateau_flag = a.dtype.type(np.nan)
-    total = zero
-    count = _lane_counter(a)
-    for k in range(-(-stop // VECTOR_RUN) * VECTOR_RUN):
-        j = at + np.uint64(k)
-        prev = a[j]
-        cur = a[j + _1]
-        nxt = a[j + _2]
-        inside = k < stop
-        strict = _strict_peak(prev, cur, nxt, filters) & inside
-        total += _height_or_flag(prev, cur, nxt, strict, plateau_flag) if inside else zero
-        count = _count(count, strict)
-    return total, count
+    lanes = _stack_lanes(a, SUM_LANES)
+    counts = _stack_lanes(np.int32(0), SUM_LANES)
+    _zero_lanes(lanes)
+    _zero_lanes(counts)
+    for g in range(0, stop, SUM_LANES):
+        for l in range(SUM_LANES):
+            k = g + l
+            j = at + np.uint64(k)
+            prev = a[j]
+            cur = a[j + _1]
+            nxt = a[j + _2]
+            inside = k < stop
+            strict = _strict_peak(prev, cur, nxt, filters) & inside
+            lanes[l] += _height_or_flag(prev, cur, nxt, strict, plateau_flag) if inside else zero
+            counts[l] += strict
+    count = 0
+    for l in range(SUM_LANES):
+        count += counts[l]
+    return _lanes_total(lanes), count
 
 
-@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
+@numba.njit(cache=True)
 def _sum_strict_peaks(a, width, filters):
     """Sum and count of the kept strict maxima among ``a[1 : width-1]``, and
     whether a plateau starts there; the sum is NaN if any of ``a`` is (a NaN
-    flag). The only loops allowed to reassociate: they add heights."""
+    flag)."""
     total = 0.0
     count = 0
     plateau = False
     for r in range(0, width - 2, SUM_RUN):
         s, k, p = _strict_run(a, np.uint64(r), min(SUM_RUN, width - 2 - r) + 2, filters)
-        total += float(s)
+        total += np.float64(s)
         count += k
         plateau |= p
     zero = a.dtype.type(0)
-    return total + float(a[width - 2] * zero + a[width - 1] * zero), count, plateau
+    return total + np.float64(a[width - 2] * zero + a[width - 1] * zero), count, plateau
 
 
 @numba.njit(cache=True)
@@ -388,7 +459,7 @@ def _mark_strict_peaks(x, line, start, width, filters, mask):
     starts there."""
     row = np.uint64(line)
     base = np.uint64(start)
-    plateaus = _lane_counter(x)  # see _strict_run
+    plateaus = _lane_counter(x)
     for k in range(width - 2):
         j = base + np.uint64(k)
         prev = x[row, j]
@@ -495,7 +566,7 @@ def _smp_rows(x, rtol, filters, lines_per_task, chunks):
     return totals, counts
 
 
-@numba.njit(cache=True, fastmath={"reassoc", "nsz"})
+@numba.njit(cache=True)
 def _sum_short_lines(a, lines, n, filters, sums, counts):
     """Per line ``g`` of ``lines`` consecutive short lines (``a`` filled by
     :func:`_fill_map_axis` with step 1, readable PADDED_RUN past its lines):
@@ -509,16 +580,16 @@ def _sum_short_lines(a, lines, n, filters, sums, counts):
         at = np.uint64(g * n)
         if m - 2 <= PADDED_RUN:
             run, count = _strict_run_padded(a, at, m - 2, filters)
-            total = float(run)
+            total = np.float64(run)
         else:
             total = 0.0
             count = 0
             for r in range(0, m - 2, SUM_RUN):
                 run, k, plateau = _strict_run(a, at + np.uint64(r), min(SUM_RUN, m - 2 - r) + 2, filters)
-                total += float(plateau_flag if plateau else run)
+                total += np.float64(plateau_flag if plateau else run)
                 count += k
         # the line's last two values are no candidate's ``prev``: their flags
-        sums[g] = total + float(a[at + np.uint64(m - 2)] * zero + a[at + np.uint64(m - 1)] * zero)
+        sums[g] = total + np.float64(a[at + np.uint64(m - 2)] * zero + a[at + np.uint64(m - 1)] * zero)
         counts[g] = count
 
 
@@ -803,10 +874,9 @@ def _panel_work(width, dtype):
 #: candidates a map's masked runs take at a time (:func:`_sum_map_axis`): a
 #: constant trip count, so LLVM's vector loop has no scalar remainder. Short
 #: runs waste little padding on small maps, long ones pay fewer horizontal
-#: reductions (a 56 x 56 map's sums: 0.23 -> 0.16 ns a sample from 64 to
-#: 256, measured); :func:`smp_maps` picks per map size. As for SUM_RUN, at
-#: least 4 float32 lanes (a test reads the IR) add at most 64 heights each,
-#: so a float32 partial sum errs by under (64 + 2) * 2**-24 < 1e-5 relative.
+#: reductions; :func:`smp_maps` picks per map size. Each run is added in
+#: SUM_LANES lanes of at most 8 heights, so a float32 partial sum errs by
+#: under (8 + 5) * 2**-24 < 1e-5 relative.
 MAP_RUN = 64
 MAP_RUN_LONG = 256
 
@@ -826,37 +896,43 @@ def _fill_map_axis(m, start, count, step, rtol, a):
 
 
 def _make_map_sum(run):
-    @numba.njit(cache=True, fastmath={"reassoc", "nsz"})
+    @numba.njit(cache=True)
     def sum_map_axis(a, valid, first, span, step, filters):
         """Sum (NaN if a flagged ``a`` is read), count and plateau flag of the
         kept strict maxima ``a[p]`` between ``a[p - step]`` and ``a[p + step]``,
         for the candidates ``first <= p < first + span`` (a multiple of
         ``run``) where ``valid[p]`` is not 0. One flat loop for all the lines
-        of a map along one axis: no loop, and no loop remainder, per line."""
+        of a map along one axis: no loop, and no loop remainder, per line.
+        Each run is added in SUM_LANES lanes (see SUM_LANES)."""
         zero = a.dtype.type(0)
         s = np.uint64(step)
+        lanes = _stack_lanes(a, SUM_LANES)
+        counts = _stack_lanes(np.int32(0), SUM_LANES)
+        plateaus = _stack_lanes(np.int32(0), SUM_LANES)
+        _zero_lanes(counts)
+        _zero_lanes(plateaus)
         total = 0.0
-        count = 0
-        plateau = False
         for r in range(0, span, run):
-            part = zero
-            run_count = _lane_counter(a)
-            run_plateaus = _lane_counter(a)
-            at = np.uint64(first + r)
-            for k in range(run):
-                j = at + np.uint64(k)
-                prev = a[j - s]
-                cur = a[j]
-                nxt = a[j + s]
-                ok = valid[j] != zero
-                strict = _strict_peak(prev, cur, nxt, filters) & ok
-                part += cur if strict else prev - prev  # NaN flags: as in _strict_run
-                run_count = _count(run_count, strict)
-                run_plateaus = _count(run_plateaus, _plateau_start(prev, cur, nxt) & ok)
-            total += float(part)
-            count += run_count
-            plateau |= run_plateaus > 0
-        return total, count, plateau
+            _zero_lanes(lanes)
+            for g in range(0, run, SUM_LANES):
+                at = np.uint64(first + r + g)
+                for l in range(SUM_LANES):
+                    j = at + np.uint64(l)
+                    prev = a[j - s]
+                    cur = a[j]
+                    nxt = a[j + s]
+                    ok = valid[j] != zero
+                    strict = _strict_peak(prev, cur, nxt, filters) & ok
+                    lanes[l] += cur if strict else prev - prev  # NaN flags: as in _candidate
+                    counts[l] += strict
+                    plateaus[l] += _plateau_start(prev, cur, nxt) & ok
+            total += np.float64(_lanes_total(lanes))
+        count = 0
+        rises = 0
+        for l in range(SUM_LANES):
+            count += counts[l]
+            rises += plateaus[l]
+        return total, count, rises > 0
 
     return sum_map_axis
 
@@ -885,8 +961,8 @@ def _map_plan(h, w, run, dtype):
     hw = h * w
     span_r = -(-hw // run) * run
     span_c = -(-((h - 4) * w) // run) * run
-    fill_r = span_r + VECTOR_RUN  # >= span_r + 2, a multiple of VECTOR_RUN
-    fill_c = -(-(span_c + 2 * w) // VECTOR_RUN) * VECTOR_RUN
+    fill_r = span_r + SUM_LANES  # >= span_r + 2, a multiple of SUM_LANES
+    fill_c = -(-(span_c + 2 * w) // SUM_LANES) * SUM_LANES
     size = max(fill_r + 2, fill_c + 2 * w)
     valid_r = np.zeros(span_r + 1, dtype)
     for p in range(1, hw):
@@ -1074,14 +1150,19 @@ def _panels_per_task(outer, inner, width):
     return max(1, min(MAX_PANEL // width, jobs // (8 * numba.get_num_threads())))
 
 
+#: the rows layout cuts lines into chunks when there are fewer than
+#: CHUNK_LINES of them (enough tasks for 8 threads, 8 each)
+CHUNK_LINES = 64
+
+
 def _rows_tiling(lines, n):
     """``(lines_per_task, chunks)``: whole lines per task when there are
-    enough of them, otherwise each line cut into chunks."""
-    threads = numba.get_num_threads()
-    tasks = 8 * threads
-    if lines >= tasks or n < 2 * MIN_CHUNK:
-        return max(1, lines // tasks), 1
-    return 1, max(1, min(-(-tasks // max(lines, 1)), n // MIN_CHUNK))
+    enough of them, otherwise each line cut into chunks. The chunks, which
+    decide how a line's sum is split, depend on the shape alone, not on the
+    thread count, so that neither does the result (SPEC 10)."""
+    if lines >= CHUNK_LINES or n < 2 * MIN_CHUNK:
+        return max(1, lines // (8 * numba.get_num_threads())), 1
+    return 1, max(1, min(-(-CHUNK_LINES // max(lines, 1)), n // MIN_CHUNK))
 
 
 _launch_lock = threading.Lock()
@@ -1107,7 +1188,20 @@ def _as_kernel_filters(filters):
     return tuple(np.nan if b is None else float(b) for b in filters)
 
 
+def _read_only(x):
+    """A read-only view of ``x``, no copy: every kernel reads its input as a
+    read-only array, so Numba compiles one variant for writable and
+    read-only input alike, and a kernel that wrote its input would not
+    compile."""
+    if not x.flags.writeable:
+        return x
+    view = x.view()
+    view.flags.writeable = False
+    return view
+
+
 def smp_lines(x, rtol, filters):
+    x = _read_only(x)
     outer, n, inner = x.shape
     filters = _as_kernel_filters(filters)
     if x.size == 0:  # no lines, or empty ones
@@ -1141,7 +1235,7 @@ def smp_maps(x, rtol, filters):
     h, w = x.shape[-2:]
     if not (5 <= h and 5 <= w <= BLOCK and h * w <= MAP_SAMPLES):
         return None
-    maps = x.reshape(-1, h, w)
+    maps = _read_only(x).reshape(-1, h, w)
     per_task = max(1, min(-(-maps.shape[0] // (8 * numba.get_num_threads())), MAP_SAMPLES // (h * w)))
     with _serialized():
         return _smp_maps(maps, rtol, _as_kernel_filters(filters), _panel_flush(x.dtype), per_task, _map_run(h * w))
@@ -1155,6 +1249,7 @@ def _map_run(samples):
 
 
 def find_peaks_lines(a, filters):
+    a = _read_only(a)
     outer, n, inner = a.shape
     mask = np.zeros(a.shape, np.bool_)
     filters = _as_kernel_filters(filters)
@@ -1169,6 +1264,7 @@ def find_peaks_lines(a, filters):
 
 
 def curvature_lines(x):
+    x = _read_only(x)
     outer, n, inner = x.shape
     out = np.empty((outer, max(n - 2, 0), inner), x.dtype)
     if out.size == 0:

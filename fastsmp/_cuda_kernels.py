@@ -100,7 +100,7 @@ def _make_tiled(value):
                 nxt = at(tile, w, x, pos, k, rtol)
             if nxt < cur:
                 left, right = sides(t, k - 1, prev, cur, nxt)
-                height = float(cur)
+                height = np.float64(cur)  # not float(): Numba keeps a float32 a float32
                 if keep(height, left, right, filters):
                     return (t + k - 1) // 2, height
         return -1, 0.0

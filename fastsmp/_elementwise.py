@@ -14,6 +14,7 @@ from __future__ import annotations
 
 
 import numba
+import numpy as np
 
 
 class _Elementwise:
@@ -97,8 +98,8 @@ def peak_sides(l, r, before, value, after):
     p = (l + r) // 2
     left = before if p == l else value
     right = after if p == r else value
-    h = float(value)
-    return h - float(left), h - float(right)
+    h = np.float64(value)  # not float(): Numba keeps a float32 a float32
+    return h - np.float64(left), h - np.float64(right)
 
 
 @elementwise

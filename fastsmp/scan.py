@@ -268,6 +268,21 @@ def default_data(n=512, size=32, seed=0):
     return _synthetic_dataset_class()(n=n, size=size, seed=seed)
 
 
+def import_from_cwd(module_name):
+    """``importlib.import_module``, looking in the current directory first,
+    as ``python -m``, uvicorn and gunicorn do: the ``fastsmp`` console
+    script's ``sys.path`` does not hold it, so ``--model zoo:factory``
+    would not find ``./zoo.py``. ``sys.path`` is restored afterwards."""
+    cwd = os.getcwd()
+    if cwd in sys.path or "" in sys.path:
+        return importlib.import_module(module_name)
+    sys.path.insert(0, cwd)
+    try:
+        return importlib.import_module(module_name)
+    finally:
+        sys.path.remove(cwd)
+
+
 def load_factory(spec):
     """Call the factory named by ``"pkg.module:function"`` (or
     ``"path/to/file.py:function"``) with no arguments and return its result.
@@ -290,7 +305,7 @@ def load_factory(spec):
         module_spec.loader.exec_module(module)
     else:
         try:
-            module = importlib.import_module(module_name)
+            module = import_from_cwd(module_name)
         except ImportError as exc:
             raise ValueError(f"factory {spec!r}: cannot import {module_name!r} ({exc})") from exc
     try:
@@ -1388,7 +1403,7 @@ def _parse_layer_spec(text):
         return getattr(nn, name)
     if ":" in text:
         module_name, _, attr = text.partition(":")
-        return getattr(importlib.import_module(module_name), attr)
+        return getattr(import_from_cwd(module_name), attr)
     return text
 
 

@@ -1,19 +1,20 @@
 """Test configuration.
 
-The CUDA backend is tested on every run: unless NUMBA_ENABLE_CUDASIM is set
-explicitly (``NUMBA_ENABLE_CUDASIM=0 pytest`` on a machine with a GPU), the
-tests run the CUDA kernels on Numba's simulator. The variable must be set
-before numba is imported, hence here, at the top of the first conftest.
+The environment (Numba's cache folder, the CUDA simulator) is set in the
+repository's top-level ``conftest.py``, before numba is imported.
 """
 
-import os
+import pytest
+from hypothesis import HealthCheck, settings
 
-os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
-# torch's and Numba's OpenMP pools spin-wait against each other on a busy
-# 2-core machine; passive waiting keeps the suite's run time sane.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-import pytest  # noqa: E402  (after the environment variable, on purpose)
+# Hypothesis profiles: ``ci`` (the default) runs each property test's full
+# count of examples (tests/strategies.py:examples), drawn from a fixed seed so
+# that a clone passes or fails the same way every time; ``dev``
+# (``--hypothesis-profile dev``) runs a fifth of them, freshly drawn.
+_common = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+settings.register_profile("ci", max_examples=100, derandomize=True, database=None, **_common)
+settings.register_profile("dev", max_examples=20, **_common)
+settings.load_profile("ci")
 
 
 @pytest.fixture

@@ -10,8 +10,21 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+
+#: examples the ``ci`` profile runs per unit of :func:`examples` (tests/conftest.py)
+CI_EXAMPLES = 100
+
+
+def examples(ci):
+    """How many examples a property test runs: ``ci`` under the ``ci``
+    Hypothesis profile (the default, tests/conftest.py), proportionally
+    fewer under ``dev`` (``--hypothesis-profile dev``). Read when the test
+    module is imported, after the profile is loaded."""
+    return max(2, ci * settings.default.max_examples // CI_EXAMPLES)
+
 
 FLOAT_DTYPES = (np.float16, np.float32, np.float64)
 INT_DTYPES = (np.int8, np.int16, np.int32, np.int64, np.uint8)

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 import fastsmp
 from strategies import (
+    examples,
     assert_bit_identical,
     assert_smp_close,
     axes_for,
@@ -36,7 +37,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 # Arrays small enough for the CUDA simulator (at most 3 x 4 x 13 or so).
 TINY = dict(max_dims=3, max_side=4, max_size=80, long_side=40)
 CUDA_SETTINGS = settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(30), suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 
 
@@ -140,25 +141,25 @@ def check_curvature(x, kwargs, backend):
 # --------------------------------------------------------------------------
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300))
 @given(smp_cases())
 def test_smp_cpu_agrees_with_reference(case):
     check_smp(*case, "cpu")
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200))
 @given(peak_cases())
 def test_find_peaks_cpu_agrees_with_reference(case):
     check_find_peaks(*case, "cpu")
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100))
 @given(curvature_cases())
 def test_curvature_cpu_agrees_with_reference(case):
     check_curvature(*case, "cpu")
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100))
 @given(smp_cases(max_dims=2, max_side=4, long_side=200, max_size=600))
 def test_smp_auto_is_cpu(case):
     x, kwargs = case
@@ -196,7 +197,7 @@ def _scipy_smp(a, **kwargs):
     return math.fsum(a[peaks]), peaks.size
 
 
-@settings(max_examples=5, deadline=None)
+@settings(max_examples=examples(5))
 @given(
     seed=st.integers(0, 2**32 - 1),
     lines=st.sampled_from([1, 3]),
@@ -227,7 +228,7 @@ def test_long_plateau_lines_match_scipy(seed, lines, layout, height, threshold):
             np.testing.assert_array_equal(np.flatnonzero(line), expected_peaks[row])
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=examples(15))
 @given(
     seed=st.integers(0, 2**32 - 1),
     dtype=st.sampled_from([np.float32, np.float64, np.int16]),
@@ -263,13 +264,13 @@ def test_smp_cuda_agrees_with_reference(tiny_cuda, case):
     check_smp(*case, "cuda")
 
 
-@settings(CUDA_SETTINGS, max_examples=25)
+@settings(CUDA_SETTINGS, max_examples=examples(25))
 @given(case=peak_cases(**TINY))
 def test_find_peaks_cuda_agrees_with_reference(tiny_cuda, case):
     check_find_peaks(*case, "cuda")
 
 
-@settings(CUDA_SETTINGS, max_examples=15)
+@settings(CUDA_SETTINGS, max_examples=examples(15))
 @given(case=curvature_cases(**TINY))
 def test_curvature_cuda_agrees_with_reference(tiny_cuda, case):
     check_curvature(*case, "cuda")

@@ -81,8 +81,14 @@ def test_bad_rtol(rtol, backend):
 
 
 def test_good_rtol_values_are_accepted():
-    for rtol in (0, 0.0, 1e-300, 0.5, 3):
-        fastsmp.smp(GOOD, rtol=rtol)
+    """Accepted, and used: a floor below the one kink of a line keeps it, one
+    above drops it."""
+    line = np.array([0.0, 1.0, 2.0, 3.0, 0.0, -3.0, -6.0])
+    for rtol in (0, 0.0, 1e-300, 0.2, 3):
+        s, k = fastsmp.smp(line, rtol=rtol, return_counts=True)
+        np.testing.assert_array_equal(fastsmp.smp(GOOD, rtol=rtol), [0.0, 0.0])  # straight lines
+        # the kink: |d| = 4 at v = (2, 3, 0), where s = (2 + 0) + 2*3 = 8 (SPEC 4)
+        assert (s, k) == ((4.0, 1) if 4.0 > rtol * 8.0 else (0.0, 0)), rtol
 
 
 @pytest.mark.parametrize("func", [fastsmp.smp, fastsmp.find_peaks], ids=lambda f: f.__name__)
@@ -108,8 +114,17 @@ def test_nan_bounds(func, kwargs):
 
 
 def test_equal_min_and_max_and_negative_height_are_fine():
-    fastsmp.smp(GOOD, height=(-3, -3), threshold=(0, 0))
-    fastsmp.find_peaks(GOOD, height=-1, threshold=(None, -1))  # a negative *maximum* threshold is allowed
+    """Accepted, and applied as SciPy applies them."""
+    from scipy.signal import find_peaks as scipy_find_peaks
+
+    line = np.array([0.0, 2.0, 0.0, 3.0, 3.0, 1.0, 5.0, 4.0, 5.0, 0.0])
+    for kw in ({"height": (2, 2)}, {"height": (-3, -3)}, {"threshold": (2, 2)}, {"threshold": (0, 0)},
+               {"height": -1, "threshold": (None, -1)}, {"height": -1, "threshold": (None, 2)}):
+        expected = scipy_find_peaks(line, **kw)[0]
+        np.testing.assert_array_equal(np.flatnonzero(fastsmp.find_peaks(line, **kw)), expected, err_msg=str(kw))
+    assert np.flatnonzero(fastsmp.find_peaks(line, height=(2, 2))).tolist() == [1]
+    assert np.flatnonzero(fastsmp.find_peaks(line, threshold=(None, -1))).tolist() == []  # no peak is below its neighbours
+    np.testing.assert_array_equal(fastsmp.smp(GOOD, height=(-3, -3), threshold=(0, 0), return_counts=True)[1], [0, 0])
 
 
 @pytest.mark.parametrize("nan_policy", ["omit", "Raise", "", None])

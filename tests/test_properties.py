@@ -14,6 +14,7 @@ from hypothesis.extra import numpy as hnp
 import fastsmp
 from fastsmp import _reference
 from strategies import (
+    examples,
     ALL_DTYPES,
     assert_bit_identical,
     assert_smp_close,
@@ -38,7 +39,7 @@ def smp_n(x, **kwargs):
 
 
 @pytest.mark.parametrize("backend", HOST)
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100))
 @given(
     x=line_arrays(dtypes=(np.float32, np.float64, np.int16), max_dims=3, nonfinite=True),
     height=heights,
@@ -57,7 +58,7 @@ def test_reversing_lines_keeps_smp(backend, x, height, tmin):
 
 
 @pytest.mark.parametrize("backend", HOST)
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100))
 @given(
     x=st.one_of(
         line_arrays(dtypes=(np.float32, np.float64), max_dims=3, nonfinite=False),
@@ -102,7 +103,7 @@ def test_linear_integer_ramp_has_zero_smp(backend, dtype, tiny_cuda):
 
 
 @pytest.mark.parametrize("backend", HOST)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(
     n=st.integers(5, 60),
     data=st.data(),
@@ -141,7 +142,7 @@ def test_kink_between_samples(backend, f, tiny_cuda):
 
 
 @pytest.mark.parametrize("backend", HOST)
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=examples(30))
 @given(f=st.floats(0.01, 0.99), s=st.floats(0.5, 100), k=st.integers(2, 20))
 def test_kink_between_samples_any_fraction(backend, f, s, k):
     t = np.arange(k + 6, dtype=np.float64)
@@ -189,7 +190,7 @@ def test_result_dtypes(backend, dtype, tiny_cuda):
 
 
 @pytest.mark.parametrize("backend", HOST)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=examples(60))
 @given(x=line_arrays(max_dims=4, nonfinite=True), data=st.data())
 def test_keepdims(backend, x, data):
     axes = tuple(data.draw(st.lists(st.integers(0, x.ndim - 1), min_size=1, unique=True), label="axes"))
@@ -203,7 +204,7 @@ def test_keepdims(backend, x, data):
 
 
 @pytest.mark.parametrize("backend", HOST)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=examples(40))
 @given(
     x=line_arrays(dtypes=(np.float64, np.int16), shape=st.tuples(*[st.integers(1, 7)] * 4), nonfinite=True),
     height=heights,

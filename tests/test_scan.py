@@ -518,3 +518,35 @@ def test_cli_scan_with_user_factories_and_options(tmp_path, capsys):
     np.testing.assert_array_equal(got, want.reshape(-1).astype(np.float64))
     assert cli.main(["scan", "--model", "no_such_module_xyz:f", "--out", str(tmp_path / "o")]) == 1
     assert "cannot import 'no_such_module_xyz'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_console_script_finds_factories_in_the_current_directory(tmp_path):
+    """``fastsmp scan --model zoo:make_model`` run from the folder that holds
+    ``zoo.py``, as uvicorn and gunicorn resolve ``module:attr``: the
+    console script's own ``sys.path`` does not hold the current directory."""
+    import shutil
+    import subprocess
+
+    (tmp_path / "zoo.py").write_text(FACTORIES)
+    script = shutil.which("fastsmp")
+    assert script, "the fastsmp console script is installed with the package"
+    run = subprocess.run([script, "scan", "--model", "zoo:make_model", "--data", "zoo:make_data", "--layers", "nn.ReLU",
+                          "--out", "out", "--no-progress"], cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr
+    assert read_scan(tmp_path / "out").num_rows == 10 * 2  # samples x ReLU layers
+    assert "zoo" not in sys.modules  # the test process imported nothing
+
+
+def test_import_from_cwd_leaves_sys_path_as_it_was(tmp_path, monkeypatch):
+    from fastsmp.scan import import_from_cwd
+
+    (tmp_path / "zoo_cwd_probe.py").write_text("VALUE = 7\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    before = list(sys.path)
+    try:
+        assert import_from_cwd("zoo_cwd_probe").VALUE == 7
+    finally:
+        sys.modules.pop("zoo_cwd_probe", None)
+    assert sys.path == before

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import fastsmp
-from strategies import axes_for, heights, line_arrays, thresholds
+from strategies import axes_for, examples, heights, line_arrays, thresholds
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
@@ -42,20 +42,20 @@ def check(x, axis, height, threshold, backend):
 
 
 @pytest.mark.parametrize("backend", ["numpy", "cpu"])
-@settings(max_examples=250, deadline=None)
+@settings(max_examples=examples(250))
 @given(case=cases(nonfinite=False))
 def test_finite_data_matches_scipy(backend, case):
     check(*case, backend)
 
 
 @pytest.mark.parametrize("backend", ["numpy", "cpu"])
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=examples(100))
 @given(case=cases(nonfinite=True, dtypes=(np.float16, np.float32, np.float64)))
 def test_nonfinite_data_matches_scipy(backend, case):
     check(*case, backend)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=examples(25), suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=cases(nonfinite=True, max_dims=3, max_side=4, max_size=60, long_side=13))
 def test_cuda_matches_scipy(tiny_cuda, case):
     check(*case, "cuda")
