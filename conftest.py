@@ -40,3 +40,12 @@ os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
 # 2-core machine; passive waiting keeps the suite's run time sane.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
+
+def pytest_addoption(parser):
+    parser.addoption("--reverse-order", action="store_true",
+                     help="run the collected tests in reverse order, to show that none depends on those before it")
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--reverse-order"):
+        items.reverse()

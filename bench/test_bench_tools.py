@@ -41,6 +41,7 @@ def test_interleaved_best_times_stops_once_min_time_is_spent():
     assert len(calls) == 1 + 6  # the warm-up, then rounds until more than 10 * 0.5 ticks had passed
 
 
+@pytest.mark.slow
 def test_first_call_latency_tells_numba_start_up_apart():
     """``fastsmp bench``'s first-call figure, and the part of it that is
     Numba's own import and start-up (reported when the target is missed):

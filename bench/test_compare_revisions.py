@@ -16,6 +16,7 @@ def _in_git_checkout():
     return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True).returncode == 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not _in_git_checkout(), reason="needs a git checkout of fastsmp")
 def test_compare_revisions_prints_a_row_per_case(capsys):
     from bench import compare_revisions
@@ -28,6 +29,7 @@ def test_compare_revisions_prints_a_row_per_case(capsys):
         assert old_ms > 0 and new_ms > 0
 
 
+@pytest.mark.slow
 def test_compare_revisions_takes_a_file(tmp_path, capsys):
     """A ``_cpu.py`` variant kept outside git compares like a revision."""
     from bench import compare_revisions

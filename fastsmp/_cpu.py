@@ -35,9 +35,10 @@ every peak is found exactly once however the line is cut.
 The kernels called from Python release the GIL (``nogil``), so calls from
 several threads (or Dask workers) run side by side.
 
-Only the loops that add peak heights (:func:`_sum_strict_peaks`,
-:func:`_sum_short_lines`, the map sums of :func:`_make_map_sum`) may reassociate
-(``fastmath={"reassoc"}``); SPEC section 3 forbids it elsewhere.
+No kernel carries ``fastmath``: SPEC section 3 forbids reassociating d, s
+and the floor, and the loops that add peak heights add in SUM_LANES lanes
+in an order written in the source, so that every compile, cached or fresh,
+gives the same bits (SPEC section 10).
 """
 
 from __future__ import annotations

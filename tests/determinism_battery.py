@@ -2,7 +2,7 @@
 script in a subprocess by ``test_determinism.py``; prints one JSON object,
 ``{case: sha256 of the result's bytes}``.
 
-    python tests/determinism_battery.py [--backend cpu|cuda] [--reverse]
+    python tests/determinism_battery.py [--backend cpu|cuda] [--reverse] [--full]
 
 ``--reverse`` runs the cases in the opposite order (so that other kernels
 are compiled, or loaded, first). Not a test module: collected by nobody.
@@ -34,33 +34,39 @@ def _read_only(x):
     return x
 
 
-def cpu_cases():
+def cpu_cases(full=False):
     """``{name: (array, kwargs)}``: long rows, chunked very long rows, short
     rows, panels, maps, a Fortran-ordered array, read-only input, plateaus,
-    NaN lines, filters, in float32 and float64."""
+    NaN lines, filters, float32 and float64. Each path once, in one dtype,
+    so that a cold process compiles each kernel variant once (about a minute
+    on one core); ``full`` runs every case in both dtypes."""
+    f32, f64 = np.float32, np.float64
     cases = {}
-    for dtype in (np.float32, np.float64):
-        t = np.dtype(dtype).name
-        rows = _relu_noise((70, 3000), dtype, 1)
-        cases[f"rows-{t}"] = (rows, {})
-        cases[f"rows-filters-{t}"] = (rows, {"height": 0.1, "threshold": (0.01, 2.0)})
-        cases[f"rows-plateaus-{t}"] = (_plateaus((70, 3000), dtype, 2), {})
-        cases[f"chunked-{t}"] = (_relu_noise((2, 300_000), dtype, 3), {})
-        cases[f"chunked-filters-{t}"] = (_plateaus((3, 200_000), dtype, 4), {"threshold": 0.2})
-        cases[f"short-{t}"] = (_relu_noise((500, 56), dtype, 5), {})
-        cases[f"short-plateaus-{t}"] = (_plateaus((500, 30), dtype, 6), {"height": (0.1, None)})
-        cases[f"panels-{t}"] = (_relu_noise((4, 300, 40), dtype, 7), {"axis": -2})
-        cases[f"panels-filters-{t}"] = (_plateaus((4, 300, 40), dtype, 8), {"axis": -2, "threshold": (0, 1)})
-        cases[f"maps-{t}"] = (_relu_noise((16, 8, 32, 32), dtype, 9), {"axis": (-2, -1)})
-        cases[f"maps56-{t}"] = (_relu_noise((4, 4, 56, 56), dtype, 10), {"axis": (-2, -1), "height": 0.05})
-        cases[f"maps-plateaus-{t}"] = (_plateaus((8, 4, 16, 16), dtype, 11), {"axis": (-2, -1)})
-        cases[f"fortran-{t}"] = (np.asfortranarray(_relu_noise((30, 100), dtype, 12)), {})
-        cases[f"read-only-rows-{t}"] = (_read_only(rows), {})
-        cases[f"read-only-maps-{t}"] = (_read_only(_relu_noise((16, 8, 32, 32), dtype, 9)), {"axis": (-2, -1)})
-        nan = _relu_noise((20, 500), dtype, 13)
+    for dtype in (f32, f64) if full else (None,):
+        def pick(default):
+            return default if dtype is None else dtype
+
+        t = "" if dtype is None else "-" + np.dtype(dtype).name
+        rows = _relu_noise((70, 3000), pick(f32), 1)
+        cases[f"rows{t}"] = (rows, {})
+        cases[f"rows-plateaus{t}"] = (_plateaus((70, 3000), pick(f32), 2), {})
+        cases[f"rows-filters{t}"] = (_plateaus((70, 3000), pick(f64), 2), {"height": 0.1, "threshold": (0.01, 2.0)})
+        cases[f"chunked{t}"] = (_relu_noise((2, 300_000), pick(f32), 3), {})
+        cases[f"chunked-filters{t}"] = (_plateaus((3, 200_000), pick(f64), 4), {"height": 0.1, "threshold": (0.01, 2.0)})
+        cases[f"short{t}"] = (_relu_noise((500, 56), pick(f64), 5), {})
+        cases[f"short-plateaus{t}"] = (_plateaus((500, 30), pick(f64), 6), {})
+        cases[f"panels{t}"] = (_relu_noise((4, 300, 40), pick(f32), 7), {"axis": -2, "threshold": (0, 1)})
+        cases[f"panels-plateaus{t}"] = (_plateaus((4, 300, 40), pick(f32), 8), {"axis": -2, "threshold": (0, 1)})
+        cases[f"maps{t}"] = (_relu_noise((16, 8, 32, 32), pick(f32), 9), {"axis": (-2, -1)})
+        cases[f"maps56{t}"] = (_relu_noise((4, 4, 56, 56), pick(f32), 10), {"axis": (-2, -1)})
+        cases[f"maps-plateaus{t}"] = (_plateaus((8, 4, 16, 16), pick(f32), 11), {"axis": (-2, -1)})
+        cases[f"fortran{t}"] = (np.asfortranarray(_relu_noise((30, 100), pick(f64), 12)), {})
+        cases[f"read-only-rows{t}"] = (_read_only(rows), {})
+        cases[f"read-only-maps{t}"] = (_read_only(_relu_noise((16, 8, 32, 32), pick(f32), 9)), {"axis": (-2, -1)})
+        nan = _relu_noise((20, 500), pick(f32), 13)
         nan[3, 17] = np.nan
         nan[5, 0] = np.inf
-        cases[f"nan-{t}"] = (nan, {})
+        cases[f"nan{t}"] = (nan, {})
     return cases
 
 
@@ -83,10 +89,10 @@ def _digest(*arrays):
     return h.hexdigest()
 
 
-def run(backend, reverse):
+def run(backend, reverse, full=False):
     import fastsmp
 
-    cases = cpu_cases() if backend == "cpu" else cuda_cases()
+    cases = cpu_cases(full) if backend == "cpu" else cuda_cases()
     names = sorted(cases, reverse=reverse)
     out = {}
     for name in names:
@@ -107,8 +113,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--backend", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--reverse", action="store_true")
+    parser.add_argument("--full", action="store_true", help="every cpu case in float32 and float64")
     args = parser.parse_args()
-    print(json.dumps(run(args.backend, args.reverse), sort_keys=True))
+    print(json.dumps(run(args.backend, args.reverse, args.full), sort_keys=True))
 
 
 if __name__ == "__main__":

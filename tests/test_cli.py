@@ -50,6 +50,7 @@ def test_version_in_process(capsys):
     assert capsys.readouterr().out.strip() == f"fastsmp {fastsmp.__version__}"
 
 
+@pytest.mark.slow
 def test_smp_subprocess(stored):
     path, x = stored
     proc = run_cli("smp", str(path), "--axis", "-1")

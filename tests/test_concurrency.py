@@ -9,6 +9,7 @@ import textwrap
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 
 import fastsmp
 
@@ -50,6 +51,7 @@ def test_threads_in_this_process_match_serial_calls():
         np.testing.assert_array_equal(m, em)
 
 
+@pytest.mark.slow
 def test_workqueue_layer_is_guarded():
     done = _run("workqueue")
     assert done.returncode == 0, done.stderr[-2000:]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 
+@pytest.mark.slow
 def test_kernels_compile_to_ptx_without_fma():
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
     for home in ("/usr/local/cuda", "/usr/local/cuda-13.0", "/usr/local/cuda-12"):

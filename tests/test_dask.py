@@ -97,6 +97,7 @@ WORKQUEUE_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_workqueue_layer_is_serialised_instead_of_aborting(tmp_path):
     """Numba's workqueue layer aborts the process on concurrent parallel
     launches (checked by hand: 8 dask threads on unguarded kernels abort it);
@@ -117,6 +118,7 @@ def test_distributed_in_process_cluster_equals_in_memory(acts):
             np.testing.assert_array_equal(client.compute(lazy).result(), fastsmp.smp(acts, axis=(-2, -1)))
 
 
+@pytest.mark.slow
 def test_distributed_process_cluster_equals_in_memory(acts):
     """One real LocalCluster with worker processes: the tasks run in other
     interpreters, each choosing its own Numba threading layer."""

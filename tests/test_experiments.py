@@ -81,6 +81,7 @@ ISSUE_COLUMNS = (
 )
 
 
+@pytest.mark.slow
 def test_reproduce_quick_end_to_end(tmp_path, capsys):
     assert main(["reproduce", "--quick", "--out", str(tmp_path), "--seed", "3"]) == 0
     with open(tmp_path / "model_vs_measured.csv", newline="") as f:

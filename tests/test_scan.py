@@ -337,6 +337,7 @@ SCAN_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_sigkill_mid_scan_then_rerun_gives_exactly_the_rows_of_an_uninterrupted_run(tmp_path):
     script = tmp_path / "scan_script.py"
     script.write_text(SCAN_SCRIPT)
@@ -463,6 +464,7 @@ RSS_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_scanning_a_large_npy_keeps_rss_bounded(tmp_path):
     rows, n = 80_000, 1000  # 320 MB of float32
