@@ -46,16 +46,6 @@ def pytest_addoption(parser):
                      help="run the collected tests in reverse order, to show that none depends on those before it")
 
 
-#: the files that take longest (mostly kernel compilation), started first so
-#: that pytest-xdist's workers (``--dist loadfile``) do not end on one of them
-HEAVY_FIRST = ("tests/test_agreement.py", "tests/test_properties.py", "tests/test_cpu_layouts.py")
-
-
 def pytest_collection_modifyitems(config, items):
-    def heaviness(item):
-        path = item.nodeid.split("::")[0]
-        return HEAVY_FIRST.index(path) if path in HEAVY_FIRST else len(HEAVY_FIRST)
-
-    items.sort(key=heaviness)  # stable: the order within a file is kept
     if config.getoption("--reverse-order"):
         items.reverse()
