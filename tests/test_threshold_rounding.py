@@ -83,14 +83,16 @@ def _embed(line, layout, rng):
     return np.asarray(x, order=order), axis
 
 
+def _drawn_lines(dtypes, min_n):
+    """The arguments both property tests draw: a dtype, a seed for the line
+    and its neighbours, the line's length, which difference to hit, and a
+    layout."""
+    return given(dtype=st.sampled_from(dtypes), seed=st.integers(0, 2**32 - 1), n=st.integers(min_n, 60),
+                 pick=st.integers(0, 50), layout=st.sampled_from(sorted(LAYOUTS)))
+
+
 @settings(max_examples=examples(60))
-@given(
-    dtype=st.sampled_from([np.float32, np.float16]),
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(5, 60),
-    pick=st.integers(0, 50),
-    layout=st.sampled_from(sorted(LAYOUTS)),
-)
+@_drawn_lines([np.float32, np.float16], min_n=5)
 def test_thresholds_at_float64_differences_agree_with_scipy(dtype, seed, n, pick, layout):
     """Masks on the cpu backend equal SciPy's for bounds exactly at a
     float64 difference and one ulp either side, on every cpu layout."""
@@ -111,13 +113,7 @@ def test_thresholds_at_float64_differences_agree_with_scipy(dtype, seed, n, pick
 
 
 @settings(max_examples=examples(60))
-@given(
-    dtype=st.sampled_from([np.float32, np.float64]),
-    seed=st.integers(0, 2**32 - 1),
-    n=st.integers(7, 60),
-    pick=st.integers(0, 50),
-    layout=st.sampled_from(sorted(LAYOUTS)),
-)
+@_drawn_lines([np.float32, np.float64], min_n=7)
 def test_smp_thresholds_at_float64_differences_agree_with_reference(dtype, seed, n, pick, layout):
     """The same for ``smp``: bounds at the float64 differences of ``|d|``
     (``rtol=0``, so ``|d|`` is exact on every backend); counts exact, sums
