@@ -12,19 +12,11 @@ import argparse
 import importlib
 import sys
 
+from ._args import parse_axis
 from ._version import __version__
 
 #: modules contributing subcommands (besides ``smp``, defined here)
 COMMAND_MODULES: list[str] = ["fastsmp.scan", "fastsmp.bench", "fastsmp.experiments"]
-
-
-def _parse_axis(text):
-    parts = [p for p in text.replace("(", "").replace(")", "").split(",") if p.strip()]
-    try:
-        axes = tuple(int(p) for p in parts)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"--axis takes an int or a comma-separated list of ints; got {text!r}") from None
-    return axes[0] if len(axes) == 1 else axes
 
 
 def _add_smp(subparsers):
@@ -34,7 +26,7 @@ def _add_smp(subparsers):
         description="Print the SMP (and peak count) of each line of an array stored with numpy.save.",
     )
     p.add_argument("file", help="a .npy file (memory-mapped, not read whole), a zarr array/group or an HDF5 file")
-    p.add_argument("--axis", type=_parse_axis, default=-1, help="axis or comma-separated axes (default -1)")
+    p.add_argument("--axis", type=parse_axis, default=-1, help="axis or comma-separated axes (default -1)")
     p.add_argument("--rtol", type=float, default=None, help="noise floor (default: 8 x machine epsilon)")
     p.add_argument("--backend", default="auto", help="auto, numpy, cpu or cuda (default auto)")
     p.add_argument("--counts", action="store_true", help="also print the peak counts")
@@ -45,7 +37,6 @@ def _add_smp(subparsers):
 
 def _run_smp(args):
     import numpy as np
-
 
     from .scan import scan_array  # streams the file in tiles of whole lines: bounded memory
 

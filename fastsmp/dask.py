@@ -40,6 +40,9 @@ import threading
 
 import numpy as np
 
+from ._args import axes as normalize_axes
+from ._args import working_dtype
+
 __all__ = ["find_peaks", "kernels_are_threadsafe", "smp"]
 
 #: Numba threading layers that may be entered by several threads at once
@@ -77,9 +80,7 @@ def kernels_are_threadsafe():
 
 
 def _axes_of(axis, ndim):
-    from ._dispatch import _axes
-
-    return _axes(axis, ndim)
+    return normalize_axes(axis, ndim)
 
 
 def _whole_along(darr, axes):
@@ -126,7 +127,6 @@ def smp(darr, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False
     """
     import dask.array as da
 
-    from ._dispatch import working_dtype
 
     axes = _axes_of(axis, darr.ndim)
     work = working_dtype(darr.dtype)

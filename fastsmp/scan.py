@@ -41,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ._args import parse_axis
 from ._version import __version__
 
 #: name of the index of finished shards inside a scan's output directory
@@ -1348,12 +1349,12 @@ def scan_array(source, axis=-1, *, out=None, key=None, chunk_bytes=64 << 20, hei
     >>> np.array_equal(s, fastsmp.smp(x, axis=-1))
     True
     """
-    from ._dispatch import _axes, working_dtype
+    from ._args import axes as normalize_axes, working_dtype
 
     stored = _open_stored(source, key)
     sink = None
     try:
-        axes = _axes(axis, len(stored.shape))
+        axes = normalize_axes(axis, len(stored.shape))
         work = working_dtype(stored.dtype)
         kept = [a for a in range(len(stored.shape)) if a not in axes]
         metadata = {"source": str(source), "axis": list(axes), "fastsmp_version": __version__}
@@ -1409,8 +1410,6 @@ def _parse_layer_spec(text):
 
 def add_command(subparsers):
     """Add the ``scan`` subcommand (see :mod:`fastsmp.cli`)."""
-    from .cli import _parse_axis
-
     p = subparsers.add_parser(
         "scan",
         help="SMP of every chosen layer of a torch model over a dataset, as sharded Parquet",
@@ -1424,7 +1423,7 @@ def add_command(subparsers):
     p.add_argument("--data", help="pkg.module:factory returning a DataLoader, Dataset or iterable of batches (default: synthetic images)")
     p.add_argument("--samples", type=int, default=512, help="size of the built-in synthetic dataset (default 512)")
     p.add_argument("--layers", action="append", help="module name, glob ('features.*') or type (nn.ReLU); repeat or comma-separate (default: every ReLU and pooling layer)")
-    p.add_argument("--axis", type=_parse_axis, default=None, help="line axes (default: (-2,-1) for 4-D outputs, -1 for 3-D)")
+    p.add_argument("--axis", type=parse_axis, default=None, help="line axes (default: (-2,-1) for 4-D outputs, -1 for 3-D)")
     p.add_argument("--reduce", choices=("sample", "channel"), default="sample", help="one row per sample and layer, or per channel too")
     p.add_argument("--out", default="fastsmp-scan", help="output directory (default ./fastsmp-scan)")
     p.add_argument("--device", default=None, help="torch device (default: the model's)")
