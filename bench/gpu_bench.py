@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 import fastsmp
-from fastsmp import _cuda, bench
+from fastsmp import _arrays, bench
+from fastsmp.backends.cuda import backend as _cuda
 
 CASES = [
     # key, title, shape, axis, op
@@ -195,7 +196,7 @@ def host_breakdown():
         "as_cuda_array": lambda: cuda.as_cuda_array(x),
         "reshape to 3-D": lambda: dev.reshape((1, 4096, 4096)),
         "numba device_array": lambda: cuda.device_array(4096, np.float64),
-        "torch alloc + as_cuda_array": lambda: _cuda.torch_allocator(x.device)(4096, np.float64),
+        "torch alloc + as_cuda_array": lambda: _arrays.torch_allocator(x.device)(4096, np.float64),
         "torch.as_tensor(device array)": lambda: torch.as_tensor(dev, device="cuda"),
         "fastsmp.smp whole call": lambda: fastsmp.smp(x),
         "torch.sum whole call": lambda: x.sum(),

@@ -5,7 +5,7 @@ See ``SPEC.md`` (shipped with the project) for the definitions every backend
 implements; the README for a tour.
 """
 
-from ._dispatch import available_backends, curvature, find_peaks, smp, warmup
+from ._api import available_backends, curvature, find_peaks, smp, warmup
 from ._version import __version__
 
 __all__ = ["smp", "find_peaks", "curvature", "available_backends", "warmup", "__version__"]

@@ -123,98 +123,15 @@ KERNEL_OF_CASE = {"a": "rows", "b": "panels", "c": "maps", "d": "rows", "f": "ma
 ARITHMETIC_DATA = {"rows": ((4096,), 4000), "panels": ((64, 128), 2000), "maps": ((56, 56), 5000),
                    "mask": ((4096,), 4000)}
 
-_arithmetic_drivers = {}
-
-
-def _arithmetic_driver(layout):
-    """A parallel Numba function ``run(x, rtol, passes, option)`` that runs
-    ``layout``'s kernel ``passes`` times on each ``x[t]`` (one per working
-    thread) and returns each thread's total SMP, or for ``"mask"`` its
-    peak count (``option``: a panel's flush, a map's run length)."""
-    if layout in _arithmetic_drivers:
-        return _arithmetic_drivers[layout]
-    import numba
-
-    from . import _cpu
-
-    # Each thread adds into a local total, not into out[t]: neighbouring
-    # threads would share that cache line.
-    if layout == "rows":
-
-        @numba.njit(parallel=True, cache=True)
-        def run(x, rtol, passes, option):
-            out = np.zeros(x.shape[0])
-            no_mask = np.zeros(0, np.bool_)
-            for t in numba.prange(x.shape[0]):
-                buf = np.empty(_cpu.BLOCK + 2, x.dtype)
-                total = 0.0
-                for _ in range(passes):
-                    total += _cpu._smp_row_chunk(x, t, rtol, None, 1, 0, buf, no_mask)[0]
-                out[t] = total
-            return out
-
-    elif layout == "panels":
-
-        @numba.njit(parallel=True, cache=True)
-        def run(x, rtol, passes, option):
-            threads, n, width = x.shape
-            out = np.zeros(threads)
-            no_mask = np.zeros(0, np.bool_)
-            for t in numba.prange(threads):
-                work = _cpu._panel_work(width, x.dtype)
-                sums = np.empty(width)
-                counts = np.empty(width, np.int64)
-                total = 0.0
-                for _ in range(passes):
-                    _cpu._smp_panel(x, t, 0, width, width, rtol, None, option, work, sums, counts, 0, no_mask)
-                    total += sums.sum()
-                out[t] = total
-            return out
-
-    elif layout == "mask":
-
-        @numba.njit(parallel=True, cache=True)
-        def run(x, rtol, passes, option):
-            # the peak mask of find_peaks (no SMP): each thread's peak count
-            mask = np.zeros(x.shape, np.bool_)
-            out = np.zeros(x.shape[0])
-            for t in numba.prange(x.shape[0]):
-                for _ in range(passes):
-                    _cpu._mark_strict_peaks(x, t, 0, x.shape[1], None, mask)
-                out[t] = mask[t].sum()
-            return out
-
-    else:
-
-        @numba.njit(parallel=True, cache=True)
-        def run(x, rtol, passes, option):
-            threads, h, w = x.shape
-            out = np.zeros(threads)
-            plan = _cpu._map_plan(h, w, option, x.dtype)
-            long_runs, span_r, span_c, fill_r, fill_c, size, valid_r, valid_c = plan
-            for t in numba.prange(threads):
-                m = np.zeros(size, x.dtype)  # the map, then the zeros its padded loops read
-                m[: h * w] = x[t].reshape(-1)
-                a = np.empty(max(fill_r, fill_c), x.dtype)
-                total = 0.0
-                for _ in range(passes):
-                    total += _cpu._smp_map_fast(m, 0, w, plan, rtol, None, a)[0]
-                out[t] = total
-            return out
-
-    _arithmetic_drivers[layout] = run
-    return run
-
-
 def kernel_arithmetic(layout, dtype="float32", shape=None, passes=None):
     """Two calls that time a kernel's arithmetic alone, ``(alone, busy)``,
     and the samples each working thread does per call.
 
     Each working thread runs the kernel of ``layout`` (``"rows"``: the fill
     and peak sum of ``_smp_row_chunk``, as for a line of case (a);
-    ``"panels"``: ``_smp_panel``, as for (b); ``"maps"``: ``_smp_map_fast``,
-    both axes of a map, as for (c); ``"mask"``: ``_mark_strict_peaks``, the
-    peak mask of (f)) ``passes`` times over its own ReLU-like
+    ``"panels"``: a panel, as for (b); ``"maps"``: both axes of a map, as
+    for (c); ``"mask"``: the strict-peak mask of (f); see
+    :mod:`fastsmp.backends.cpu.arithmetic`) ``passes`` times over its own ReLU-like
     data of ``shape`` (:data:`ARITHMETIC_DATA` by default), which stays in
     cache: no memory traffic, no call overhead. ``alone`` keeps one thread
     working, ``busy`` every thread. Where the cores share their vector
@@ -223,16 +140,14 @@ def kernel_arithmetic(layout, dtype="float32", shape=None, passes=None):
     """
     import numba
 
-    from . import _cpu
+    from .backends.cpu import arithmetic
 
     default_shape, default_passes = ARITHMETIC_DATA[layout]
     shape = shape or default_shape
     passes = passes or default_passes
     x = Case(layout, "", (numba.get_num_threads(), *shape), dtype=dtype).make()
-    rtol = x.dtype.type(8 * np.finfo(x.dtype).eps)
-    option = {"panels": _cpu._panel_flush(x.dtype), "maps": _cpu._map_run(int(np.prod(shape)))}.get(layout, 0)
-    run = _arithmetic_driver(layout)
-    return (lambda: run(x[:1], rtol, passes, option)), (lambda: run(x, rtol, passes, option)), passes * int(np.prod(shape))
+    alone, busy = arithmetic.driver(layout, x[:1]), arithmetic.driver(layout, x)
+    return (lambda: alone(passes)), (lambda: busy(passes)), passes * int(np.prod(shape))
 
 
 def arithmetic_rate(layout="rows", dtype="float32", rounds=5):

@@ -22,7 +22,7 @@ def tiny_cuda():
     """Shrink the CUDA launch configuration to a few threads per block, so
     that plateaus and lines cross block and warp boundaries even in the tiny
     arrays the simulator can afford; the old configuration is restored."""
-    from fastsmp import _cuda
+    from fastsmp.backends.cuda import backend as _cuda
 
     old = _cuda.config
     _cuda.config = _cuda.LaunchConfig(threads=4, items=2, lanes=2)

@@ -29,8 +29,11 @@ def arr(dtype, ndim, layout="C"):
 
 
 f32, f64, i64 = types.float32, types.float64, types.int64
-filters = types.UniTuple(f64, 4)
-geometry = types.UniTuple(i64, 6)
+from fastsmp.backends.cuda.kernels import Geometry  # noqa: E402
+from fastsmp.backends.spec import KernelFilters  # noqa: E402
+
+filters = types.NamedUniTuple(f64, 4, KernelFilters)
+geometry = types.NamedUniTuple(i64, 6, Geometry)
 SIGNATURES = {
     "smp_partials": (arr(f32, 1), geometry, f32, filters, arr(f64, 3), arr(i64, 3)),
     "combine_partials": (arr(f64, 3), arr(i64, 3), arr(f64, 1), arr(i64, 1)),
@@ -40,26 +43,30 @@ SIGNATURES = {
     "fill": (arr(f64, 1), f64),
     "sum_blocks": (arr(f64, 1), arr(i64, 1), arr(i64, 2), arr(f64, 1), arr(i64, 1)),
     "cast": (arr(f64, 1), arr(f32, 1)),
+    # no filter at all: the backend passes None, and keep_peak is pruned
+    "smp_partials[none]": (arr(f32, 1), geometry, f32, types.none, arr(f64, 3), arr(i64, 3)),
+    "find_peaks[none]": (arr(f32, 1), geometry, types.none, arr(types.boolean, 3)),
 }
 
 try:
-    from fastsmp import _cuda_kernels
-    kernels = dict(_cuda_kernels.kernels(256))
-    kernels.update(_cuda_kernels.tiled_kernels(256, 16, "float32"))
-    kernels["find_peaks"] = _cuda_kernels.tiled_kernels(256, 8, "float64")["find_peaks"]
+    from fastsmp.backends.cuda import kernels as cuda_kernels
+    kernels = dict(cuda_kernels.kernels(256))
+    kernels.update(cuda_kernels.tiled_kernels(256, 16, "float32"))
+    kernels["find_peaks"] = cuda_kernels.tiled_kernels(256, 8, "float64")["find_peaks"]
     for name, sig in SIGNATURES.items():
         # Compiled with the kernel's own fastmath option, so that a
         # ``@cuda.jit(fastmath=True)`` would show here: it flushes
         # subnormals (``.ftz``) and lets the compiler reassociate and contract.
-        fastmath = bool(kernels[name].targetoptions.get("fastmath"))
-        ptx, _ = cuda.compile_ptx(kernels[name].py_func, sig, cc=(9, 0), fastmath=fastmath)
+        kernel = kernels[name.split("[")[0]]
+        fastmath = bool(kernel.targetoptions.get("fastmath"))
+        ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0), fastmath=fastmath)
         print(name, ptx.count("fma.rn.f32") + ptx.count(".ftz") + ptx.count(".approx") + int(fastmath))
     # The shared bodies (d, the floor, the filters) as CUDA device functions:
     # a fastmath option there marks their instructions reassociable without
     # any trace in the PTX text, so their options are checked instead.
-    from fastsmp import _elementwise
-    for name, body in vars(_elementwise).items():
-        if isinstance(body, _elementwise._Elementwise):
+    from fastsmp.backends import spec
+    for name, body in vars(spec).items():
+        if isinstance(body, spec.Elementwise):
             print("elementwise." + name, int(bool(body.cuda.targetoptions.get("fastmath"))))
 except Exception as exc:  # the toolkit's libraries are not installed
     text = f"{type(exc).__name__}: {exc}"

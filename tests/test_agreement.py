@@ -355,9 +355,9 @@ def test_cuda_tilings_agree(tiny_cuda, monkeypatch, long_line_partials, shape, a
     """Every tiling of the CUDA kernels: several short lines packed into one
     block (rows), lanes across lines, many blocks per line, and the partials
     of a line added by one thread or by a whole block."""
-    from fastsmp import _cuda
+    from fastsmp.backends.cuda import backend as cuda_backend
 
-    monkeypatch.setattr(_cuda, "LONG_LINE_PARTIALS", long_line_partials)
+    monkeypatch.setattr(cuda_backend, "LONG_LINE_PARTIALS", long_line_partials)
     x = np.random.default_rng(sum(shape)).integers(-2, 3, size=shape).astype(np.float64)
     x.flat[7] = np.nan
     check_smp(x, dict(axis=axis, height=None, threshold=None, rtol=None, nan_policy="propagate", keepdims=False), "cuda")

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import fastsmp
-from fastsmp import _cpu
+from fastsmp.backends import numpy as reference
+from fastsmp.backends.cpu import backend, fills, maps, panels, rows, short_rows, sums, tiling
 
 
 def plateau_heavy(shape, seed):
@@ -41,9 +42,9 @@ def assert_same(x, axis, **kw):
 @pytest.mark.parametrize("min_chunk", [7, 100, 1 << 16])
 @pytest.mark.parametrize("filters", [{}, {"height": 0.4}, {"threshold": (0, 1)}])
 def test_long_lines_cut_into_chunks(monkeypatch, min_chunk, filters):
-    monkeypatch.setattr(_cpu, "MIN_CHUNK", min_chunk)
+    monkeypatch.setattr(tiling, "MIN_CHUNK", min_chunk)
     x = plateau_heavy((3, 5000), seed=min_chunk)
-    lines_per_task, chunks = _cpu._rows_tiling(3, 5000)
+    lines_per_task, chunks = tiling.rows_tiling(3, 5000)
     assert (chunks > 1) == (min_chunk < 1000)  # the path under test is the one taken
     assert_same(x, -1, **filters)
 
@@ -80,7 +81,7 @@ def test_panels_padded_to_whole_vectors(dtype):
     x = plateau_heavy((3, 30, 13), seed=13).astype(dtype)
     x[1, 0, 0] = np.nan  # what block 0's extra lanes read at its last row
     x[2, 5, 1] = np.inf
-    lanes = [_cpu._padded_lanes(x, o, 0, 13, True) for o in range(3)]
+    lanes = [panels.padded_lanes(x, o, 0, 13, True) for o in range(3)]
     assert lanes == [16, 16, 13]
     assert_same(x, 1)
     s = fastsmp.smp(x, axis=1, backend="cpu")
@@ -90,18 +91,17 @@ def test_panels_padded_to_whole_vectors(dtype):
 @pytest.mark.parametrize("layout", ["rows", "short rows", "panels", "maps"])
 def test_float32_accuracy_bound(layout):
     """SMP within 1e-5 of math.fsum of the kept peak heights (SPEC 6)."""
-    from fastsmp import _reference
 
     rng = np.random.default_rng(11)
     if layout == "maps":  # both axes of 128 x 128 maps, summed in float32 runs of MAP_RUN_LONG candidates
         x = np.maximum(rng.standard_normal((2, 128, 128)), 0).astype(np.float32) * np.float32(1e-3)
         x[:, 0, :9] += np.float32(1e4) * np.abs(np.arange(9, dtype=np.float32) - 4)
-        got = _cpu.smp_maps(x, np.float32(2.0**-20), (None,) * 4)[0]
+        got = backend.smp_maps(x, np.float32(2.0**-20), (None,) * 4)[0]
         for block, block_smp in zip(x, got):
             heights = []
             for v in list(block) + list(block.T):
-                a = _reference.floored_magnitude(v[None, :, None], np.float32(2.0**-20))
-                heights += list(a[_reference.peak_mask(a, (None,) * 4)].astype(np.float64))
+                a = reference.floored_magnitude(v[None, :, None], np.float32(2.0**-20))
+                heights += list(a[reference.peak_mask(a, (None,) * 4)].astype(np.float64))
             exact = math.fsum(heights)
             assert len(heights) > 5000 and abs(float(block_smp) - exact) <= 1e-5 * exact
         return
@@ -116,8 +116,8 @@ def test_float32_accuracy_bound(layout):
     lines = np.moveaxis(x, axis, -1).reshape(-1, x.shape[axis])
     rtol = np.float32(2.0**-20)
     for v, line_smp in zip(lines, got):
-        a = _reference.floored_magnitude(v[None, :, None], rtol)
-        heights = a[_reference.peak_mask(a, (None,) * 4)].astype(np.float64)
+        a = reference.floored_magnitude(v[None, :, None], rtol)
+        heights = a[reference.peak_mask(a, (None,) * 4)].astype(np.float64)
         exact = math.fsum(heights)
         assert heights.size > 1000 or layout == "short rows"
         assert abs(float(line_smp) - exact) <= 1e-5 * exact
@@ -128,14 +128,14 @@ def _height_sum_signatures():
 
     f32, i64 = t.float32[::1], t.int64
     return {
-        "_sum_strict_peaks": (f32, i64, t.none),
-        "_sum_short_lines": (f32, i64, i64, t.none, t.float64[::1], t.int64[::1]),
-        "_sum_map_axis": (f32, f32, i64, i64, i64, t.none),
-        "_sum_map_axis_long": (f32, f32, i64, i64, i64, t.none),
+        "sum_strict_peaks": (rows, (f32, i64, t.none)),
+        "_sum_short_lines": (short_rows, (f32, i64, i64, t.none, t.float64[::1], t.int64[::1])),
+        "_sum_map_axis": (maps, (f32, f32, i64, i64, i64, t.none)),
+        "_sum_map_axis_long": (maps, (f32, f32, i64, i64, i64, t.none)),
     }
 
 
-@pytest.mark.parametrize("name", ["_sum_strict_peaks", "_sum_short_lines", "_sum_map_axis", "_sum_map_axis_long"])
+@pytest.mark.parametrize("name", ["sum_strict_peaks", "_sum_short_lines", "_sum_map_axis", "_sum_map_axis_long"])
 def test_height_sums_add_in_explicit_lanes_not_reassociated(name):
     """The order of every height sum is the source's (SUM_LANES lanes, then
     pairwise), never the compiler's: the optimised IR of a fresh, uncached
@@ -145,43 +145,42 @@ def test_height_sums_add_in_explicit_lanes_not_reassociated(name):
     context, which is how cold and warm processes gave other bits (SPEC 10)."""
     import re
 
-    f = getattr(_cpu, name)
-    fresh = numba.njit(f.py_func)
-    sig = _height_sum_signatures()[name]
+    module, sig = _height_sum_signatures()[name]
+    fresh = numba.njit(getattr(module, name).py_func)
     fresh.compile(sig)
     ir = fresh.inspect_llvm(sig)
     assert not re.search(r"\b(reassoc|fast|nnan|ninf|nsz|arcp|contract|afn)\b", ir)
     assert re.search(r"fadd <(8|16) x float>", ir), "the lanes were not vectorised"
-    lane_heights = max(_cpu.SUM_RUN // _cpu.SUM_LANES, _cpu.MAP_RUN_LONG // _cpu.SUM_LANES)
-    assert (lane_heights + math.log2(_cpu.SUM_LANES)) * 2.0**-24 < 1e-5  # SPEC 6's float32 bound
+    lane_heights = max(sums.SUM_RUN // sums.SUM_LANES, maps.MAP_RUN_LONG // sums.SUM_LANES)
+    assert (lane_heights + math.log2(sums.SUM_LANES)) * 2.0**-24 < 1e-5  # SPEC 6's float32 bound
 
 
 def test_lanes_total_is_pairwise_in_a_fixed_order():
     """The lanes are added pairwise, (l, l + half) first: values chosen so
     that any other order rounds differently."""
-    half = _cpu.SUM_LANES // 2
-    lanes = np.zeros(_cpu.SUM_LANES, np.float32)
+    half = sums.SUM_LANES // 2
+    lanes = np.zeros(sums.SUM_LANES, np.float32)
     lanes[0] = np.float32(2**24)
     lanes[1] = lanes[1 + half] = np.float32(1)
 
     @numba.njit
     def total(lanes):
-        return _cpu._lanes_total(lanes.copy())
+        return sums.lanes_total(lanes.copy())
 
     # pairwise: lanes 1 and 1 + half make 2, which 2**24 then takes exactly;
     # adding left to right would round each 1 away (2**24 + 1 -> 2**24)
     assert total(lanes) == np.float32(2**24 + 2)
     assert np.float32(np.float32(2**24) + np.float32(1)) + np.float32(1) == np.float32(2**24)
-    lanes = np.arange(_cpu.SUM_LANES, dtype=np.float32)
+    lanes = np.arange(sums.SUM_LANES, dtype=np.float32)
     assert total(lanes) == lanes.sum()  # every lane counted once
 
 
 @numba.njit
 def _run_panel_rows(x3, j, width, rtol, ring, part, count, rows):
-    if rows == 1:  # a constant, as in _smp_panel
-        _cpu._add_panel_rows(x3, 0, j, 0, width, rtol, None, ring, part, count, 1)
+    if rows == 1:  # a constant, as in smp_panel
+        panels._add_panel_rows(x3, 0, j, 0, width, rtol, None, ring, part, count, 1)
     else:
-        _cpu._add_panel_rows(x3, 0, j, 0, width, rtol, None, ring, part, count, _cpu.PANEL_ROWS)
+        panels._add_panel_rows(x3, 0, j, 0, width, rtol, None, ring, part, count, panels.PANEL_ROWS)
 
 
 def _add_panel_rows(x3, j, width, rtol, ring, rows):
@@ -197,41 +196,40 @@ def test_floored_curvature_bit_identical_in_every_fill_loop(dtype):
     3/4): on data full of cancellations a reassociated or contracted loop
     gives other bits. Each fill loop of the cpu backend against the
     reference, bit for bit, with the floor off and on."""
-    from fastsmp import _reference
 
     rng = np.random.default_rng(5)
     big = rng.choice([-1e8, 1e8, 3e7], size=(4, 2000))
     x = (big + rng.standard_normal((4, 2000)) * rng.choice([1e-3, 1.0, 10.0], size=(4, 2000))).astype(dtype)
     for rtol in (dtype(0), dtype(8 * np.finfo(dtype).eps)):
-        expected = _reference.floored_magnitude(x[:, :, None], rtol)[:, :, 0]
+        expected = reference.floored_magnitude(x[:, :, None], rtol)[:, :, 0]
         rows = np.empty(2000 - 2, dtype)
         for line in range(4):
-            _cpu._fill_magnitudes(x, line, 0, 2000 - 2, rtol, rows)
+            fills.fill_row(x, line, 0, 2000 - 2, rtol, rows)
             np.testing.assert_array_equal(rows.view(np.uint8), expected[line].view(np.uint8))
         flat = np.empty(4 * 2000 - 2, dtype)
-        _cpu._fill_map_axis(x.reshape(-1), 0, flat.size, 1, rtol, flat)  # short rows: lines back to back
+        fills.fill_flat(x.reshape(-1), 0, flat.size, 1, rtol, flat)  # short rows: lines back to back
         for line in range(4):
             got = flat[line * 2000 : line * 2000 + 1998]
             np.testing.assert_array_equal(got.view(np.uint8), expected[line].view(np.uint8))
         x3 = np.ascontiguousarray(x.T)[None]  # lines along axis 1, 4 of them side by side
         ring = np.empty((2, 4), dtype)
         for j in range(0, 1998, 97):
-            _cpu._fill_panel_row(x3, 0, j, 0, 4, rtol, ring, 0)
+            fills.fill_panel_row(x3, 0, j, 0, 4, rtol, ring, 0)
             np.testing.assert_array_equal(ring[0].view(np.uint8), expected[:, j].copy().view(np.uint8))
         for j in range(2, 1990, 97):  # the fill fused into the panels' peak test
-            for rows in (1, _cpu.PANEL_ROWS):
-                _cpu._fill_panel_row(x3, 0, j - 2, 0, 4, rtol, ring, 0)  # the ring as the pass expects it
-                _cpu._fill_panel_row(x3, 0, j - 1, 0, 4, rtol, ring, 1)
+            for rows in (1, panels.PANEL_ROWS):
+                fills.fill_panel_row(x3, 0, j - 2, 0, 4, rtol, ring, 0)  # the ring as the pass expects it
+                fills.fill_panel_row(x3, 0, j - 1, 0, 4, rtol, ring, 1)
                 _add_panel_rows(x3, j, 4, rtol, ring, rows)
                 got = np.concatenate([ring[0], ring[1]])
                 want = np.concatenate([expected[:, j + rows - 2], expected[:, j + rows - 1]])
                 np.testing.assert_array_equal(got.view(np.uint8), want.view(np.uint8))
         # the maps fill, along rows (step 1) and along columns (step = 4 lines side by side)
         rows = np.empty(2000 - 2, dtype)
-        _cpu._fill_map_axis(x[2], 0, rows.size, 1, rtol, rows)
+        fills.fill_flat(x[2], 0, rows.size, 1, rtol, rows)
         np.testing.assert_array_equal(rows.view(np.uint8), expected[2].view(np.uint8))
         cols = np.empty(4 * (2000 - 2), dtype)
-        _cpu._fill_map_axis(np.ascontiguousarray(x.T).reshape(-1), 0, cols.size, 4, rtol, cols)
+        fills.fill_flat(np.ascontiguousarray(x.T).reshape(-1), 0, cols.size, 4, rtol, cols)
         np.testing.assert_array_equal(cols.view(np.uint8), np.ascontiguousarray(expected.T).reshape(-1).view(np.uint8))
     assert (expected > 0).mean() > 0.5  # the comparison saw real values, not zeros
 
@@ -242,7 +240,6 @@ def test_fill_loops_flag_every_non_finite_floor(dtype):
     floor's s is not finite (the flag the sums carry; a d that is not
     finite always has such an s), and the floored |d| everywhere else. The
     0.6 big, 0.3 big, -0.6 big stretch overflows s with a finite d."""
-    from fastsmp import _reference
 
     big = np.finfo(dtype).max
     with np.errstate(all="ignore"):
@@ -251,26 +248,26 @@ def test_fill_loops_flag_every_non_finite_floor(dtype):
         x = np.tile(x, (1, 4))  # past one FILL_GROUP: the grouped loop and its remainder
         d = (x[:, :-2] + x[:, 2:]) - (x[:, 1:-1] + x[:, 1:-1])
         s = (abs(x[:, :-2]) + abs(x[:, 2:])) + abs(x[:, 1:-1] + x[:, 1:-1])
-        floored = _reference.floored_magnitude(x[:, :, None], dtype(2**-20))[:, :, 0]
+        floored = reference.floored_magnitude(x[:, :, None], dtype(2**-20))[:, :, 0]
     assert (np.isfinite(d) & ~np.isfinite(s)).any() and not (~np.isfinite(d) & np.isfinite(s)).any()
     expected = np.where(np.isfinite(s), floored, np.nan)
     assert np.isnan(expected).sum() >= 9 and (expected > 0).sum() >= 10
-    assert x.shape[1] - 2 > _cpu.FILL_GROUP and (x.shape[1] - 2) % _cpu.FILL_GROUP
+    assert x.shape[1] - 2 > fills.FILL_GROUP and (x.shape[1] - 2) % fills.FILL_GROUP
     rows = np.empty(x.shape[1] - 2, dtype)
-    _cpu._fill_magnitudes(x, 0, 0, rows.size, dtype(2**-20), rows)
+    fills.fill_row(x, 0, 0, rows.size, dtype(2**-20), rows)
     np.testing.assert_array_equal(rows, expected[0])
     rows = np.empty(x.shape[1] - 2, dtype)
-    _cpu._fill_map_axis(x[0], 0, rows.size, 1, dtype(2**-20), rows)
+    fills.fill_flat(x[0], 0, rows.size, 1, dtype(2**-20), rows)
     np.testing.assert_array_equal(rows, expected[0])
     ring = np.empty((2, 1), dtype)
     x3 = np.ascontiguousarray(x.T)[None]
     for j in range(rows.size):
-        _cpu._fill_panel_row(x3, 0, j, 0, 1, dtype(2**-20), ring, j % 2)
+        fills.fill_panel_row(x3, 0, j, 0, 1, dtype(2**-20), ring, j % 2)
         np.testing.assert_array_equal(ring[j % 2], expected[:, j])
-    for j in range(2, rows.size - _cpu.PANEL_ROWS):
-        for n in (1, _cpu.PANEL_ROWS):
-            _cpu._fill_panel_row(x3, 0, j - 2, 0, 1, dtype(2**-20), ring, 0)
-            _cpu._fill_panel_row(x3, 0, j - 1, 0, 1, dtype(2**-20), ring, 1)
+    for j in range(2, rows.size - panels.PANEL_ROWS):
+        for n in (1, panels.PANEL_ROWS):
+            fills.fill_panel_row(x3, 0, j - 2, 0, 1, dtype(2**-20), ring, 0)
+            fills.fill_panel_row(x3, 0, j - 1, 0, 1, dtype(2**-20), ring, 1)
             _add_panel_rows(x3, j, 1, dtype(2**-20), ring, n)
             np.testing.assert_array_equal(ring[:, 0], expected[0, j + n - 2 : j + n])
 
@@ -311,7 +308,7 @@ def test_a_non_finite_sample_anywhere_poisons_only_its_line(layout, shape, axis,
 def test_a_non_finite_sample_in_any_chunk_of_a_long_line(monkeypatch):
     """Long lines cut into chunks (rows layout): the chunks' checks together
     cover every sample; tried at the chunk edges."""
-    monkeypatch.setattr(_cpu, "_rows_tiling", lambda lines, n: (1, 4))
+    monkeypatch.setattr(backend, "rows_tiling", lambda lines, n: (1, 4))
     x = np.random.default_rng(2).standard_normal((2, 5000)).astype(np.float32)
     clean = fastsmp.smp(x)
     edges = {0, 1, 2, 3, 4997, 4998, 4999} | {c * 4996 // 4 + d for c in range(1, 4) for d in (-2, -1, 0, 1, 2)}
@@ -327,8 +324,14 @@ def test_no_kernel_carries_fastmath():
     """SPEC 3 forbids reassociating d, s and the floor, and SPEC 10 asks for
     the same bits from every compile: no cpu kernel has fast-math flags (the
     height sums fix their order in the source, see SUM_LANES)."""
-    dispatchers = {n: f for n, f in vars(_cpu).items() if isinstance(f, numba.core.registry.CPUDispatcher)}
-    assert {"_sum_strict_peaks", "_sum_short_lines", "_fill_magnitudes", "_smp_rows"} <= set(dispatchers)
+    from fastsmp.backends import spec
+    from fastsmp.backends.cpu import arithmetic, peaks
+
+    modules = (spec, fills, maps, panels, peaks, rows, short_rows, sums, arithmetic)
+    dispatchers = {f"{m.__name__}.{n}": f for m in modules for n, f in vars(m).items()
+                   if isinstance(f, numba.core.registry.CPUDispatcher)}
+    assert {"fastsmp.backends.cpu.rows.sum_strict_peaks", "fastsmp.backends.cpu.short_rows._sum_short_lines",
+            "fastsmp.backends.cpu.fills.fill_row", "fastsmp.backends.cpu.rows.smp_rows"} <= set(dispatchers)
     for name, f in dispatchers.items():
         assert not f.targetoptions.get("fastmath"), name
 
@@ -361,18 +364,18 @@ def test_fastmath_anywhere_in_the_package_only_on_the_ceiling():
 def maps_vs_lines(x, monkeypatch, **kw):
     """The maps kernel (both last axes in one pass) against the per-axis
     line kernels and against the reference."""
-    real, used = _cpu.smp_maps, []
+    real, used = backend.smp_maps, []
 
     def spy(*args):
         used.append(real(*args))
         return used[-1]
 
     with monkeypatch.context() as m:
-        m.setattr(_cpu, "smp_maps", spy)
+        m.setattr(backend, "smp_maps", spy)
         s, k = fastsmp.smp(x, axis=(-2, -1), return_counts=True, **kw)
     assert len(used) == 1 and used[0] is not None  # the maps kernel gave the result
     with monkeypatch.context() as m:
-        m.setattr(_cpu, "smp_maps", lambda *a: None)
+        m.setattr(backend, "smp_maps", lambda *a: None)
         ls, lk = fastsmp.smp(x, axis=(-2, -1), return_counts=True, **kw)
     es, ek = fastsmp.smp(x, axis=(-2, -1), return_counts=True, backend="numpy", **kw)
     for got_s, got_k in ((s, k), (ls, lk)):
@@ -385,8 +388,8 @@ MAP_SHAPES = [(3, 8, 8), (2, 5, 5), (2, 9, 6), (2, 6, 9), (1, 56, 56), (2, 7, 13
 
 
 def test_map_shapes_cover_both_run_lengths():
-    runs = {_cpu._map_run(shape[-2] * shape[-1]) for shape in MAP_SHAPES}
-    assert runs == {_cpu.MAP_RUN, _cpu.MAP_RUN_LONG}
+    runs = {tiling.map_run(shape[-2] * shape[-1]) for shape in MAP_SHAPES}
+    assert runs == {maps.MAP_RUN, maps.MAP_RUN_LONG}
 
 
 @pytest.mark.parametrize("shape", MAP_SHAPES)

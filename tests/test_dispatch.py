@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import fastsmp
-from fastsmp import _dispatch
+from fastsmp import _arrays, backends
 from strategies import assert_bit_identical
 
 torch = pytest.importorskip("torch")
@@ -24,7 +24,7 @@ class _Spy:
 
     def __init__(self, monkeypatch):
         self.calls = []
-        original = _dispatch._backend_module
+        original = backends.get
 
         def backend_module(name):
             module = original(name)
@@ -44,7 +44,7 @@ class _Spy:
 
             return Wrapped()
 
-        monkeypatch.setattr(_dispatch, "_backend_module", backend_module)
+        monkeypatch.setattr(backends, "get", backend_module)
 
     def arrays(self):
         return [(name, attr, args[0]) for name, attr, args in self.calls if attr.endswith("_lines")]
@@ -243,15 +243,13 @@ def test_cuda_results_use_the_inputs_allocator(monkeypatch, tiny_cuda):
     their results allocated by it; Numba's allocator is left alone."""
     from numba import cuda
 
-    from fastsmp import _dispatch
-
     calls = []
 
     def allocate(shape, dtype):
         calls.append(np.dtype(dtype))
         return cuda.device_array(shape, dtype)
 
-    monkeypatch.setattr(_dispatch, "_device_allocator", lambda x: allocate)
+    monkeypatch.setattr(_arrays, "_device_library", lambda x: ((lambda r: r), allocate, 0))
     x = _data((3, 4, 9))
     s, n = fastsmp.smp(_cuda().to_device(x), axis=(1, 2), return_counts=True)
     assert np.dtype(np.int64) in calls and np.dtype(np.float64) in calls

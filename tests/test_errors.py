@@ -195,12 +195,12 @@ def test_short_lines_give_zero(backend, tiny_cuda):
 def test_numba_cuda_without_numpy_support_is_named(monkeypatch):
     """numba-cuda <= 0.30.4 on NumPy 2.5 (np.row_stack removed) fails every
     kernel compile with a bare AttributeError; fastsmp says what to do."""
-    from fastsmp import _cuda
+    from fastsmp.backends.cuda import memory
 
     def broken(name):
         raise AttributeError("module 'numpy' has no attribute 'row_stack'")
 
     monkeypatch.delattr(np, "row_stack", raising=False)
-    monkeypatch.setattr(_cuda.importlib, "import_module", broken)
+    monkeypatch.setattr(memory.importlib, "import_module", broken)
     with pytest.raises(RuntimeError, match=r"numba-cuda .* cannot compile kernels with NumPy .*numpy<2\.5"):
-        _cuda._check_numpy_supported()
+        memory._check_numpy_supported()

@@ -50,7 +50,7 @@ def test_masks_and_curvature_bit_identical_to_cpu(axis):
 
 
 def test_tiny_blocks_on_the_device():
-    from fastsmp import _cuda
+    from fastsmp.backends.cuda import backend as _cuda
 
     old = _cuda.config
     _cuda.config = _cuda.LaunchConfig(threads=4, items=2, lanes=2)

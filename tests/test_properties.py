@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import fastsmp
-from fastsmp import _reference
+from fastsmp.backends import numpy as reference
 from strategies import (
     examples,
     ALL_DTYPES,
@@ -372,8 +372,8 @@ def test_lines_shorter_than_five_give_zero(backend, n, tiny_cuda):
 
 def _reference_kept_heights(v, rtol):
     v3 = v.reshape(1, -1, 1)
-    a = _reference.floored_magnitude(v3, v.dtype.type(rtol))
-    kept = _reference.peak_mask(a, (None, None, None, None))
+    a = reference.floored_magnitude(v3, v.dtype.type(rtol))
+    kept = reference.peak_mask(a, (None, None, None, None))
     return a[kept].astype(np.float64)
 
 

@@ -1,4 +1,5 @@
-"""The CUDA kernels (see :mod:`fastsmp._cuda` for the decomposition).
+"""The CUDA kernels (see :mod:`fastsmp.backends.cuda.backend` for the
+decomposition).
 
 ``cuda`` is a module global on purpose: the simulator swaps it for its own
 ``cuda`` module in the globals of the kernels it runs.
@@ -7,11 +8,38 @@
 from __future__ import annotations
 
 import functools
+from typing import NamedTuple
 
 import numpy as np
 from numba import cuda, float64, from_dtype, int64, uint32, uint64
 
-from ._elementwise import add_block, curvature, keep_peak, magnitude, peak_sides
+from ..spec import add_block, combine_line, curvature, magnitude, plateau_peak
+
+
+class Geometry(NamedTuple):
+    """A problem and its tiling, as the peak kernels take it: ``outer`` x
+    ``inner`` lines of ``n`` samples at stride ``inner`` in the flat input;
+    a block takes ``lanes`` neighbouring lines of the inner axis, ``step``
+    threads share a line's stretch, and each line is cut into ``jblocks``
+    stretches."""
+
+    outer: int
+    n: int
+    inner: int
+    lanes: int
+    step: int
+    jblocks: int
+
+
+class Window(NamedTuple):
+    """Where a thread's line lies in its block's tile: value ``k`` of the
+    line (``first - 1 <= k <= first + span``) is at
+    ``tile[base + (k - first + 1) * lanes]``."""
+
+    lanes: int
+    base: int
+    first: int
+    span: int
 
 
 @functools.lru_cache(maxsize=None)
@@ -47,40 +75,37 @@ def _values():
 def _make_tiled(value):
     """Device functions over a block's *tile*: the values of its stretch of
     each of its lines, computed once into shared memory (with one value of
-    halo on each side) so that each input sample is read from global memory
-    about once, in coalesced loads all issued before the peak tests.
-
-    A window ``w = (lanes, base, T0, span)`` places a thread's line in the
-    tile: value ``k`` of the line (``T0 - 1 <= k <= T0 + span``) is at
-    ``tile[base + (k - T0 + 1) * lanes]``. A plateau that runs past the tile
-    is followed in global memory."""
-    keep = keep_peak.cuda
-    sides = peak_sides.cuda
+    halo on each side, placed by a :class:`Window`) so that each input
+    sample is read from global memory about once, in coalesced loads all
+    issued before the peak tests. A plateau that runs past the tile is
+    followed in global memory."""
 
     @cuda.jit(device=True)
-    def at(tile, w, x, pos, k, rtol):
-        lanes, base, T0, span = w
-        if k <= T0 + span:
-            return tile[uint64(base + (k - T0 + 1) * lanes)]
+    def at(src, k):
+        """Value ``k`` of a thread's line, ``src = (tile, w, x, pos, rtol)``."""
+        tile, w, x, pos, rtol = src
+        if k <= w.first + w.span:
+            return tile[uint64(w.base + (k - w.first + 1) * w.lanes)]
         return value(x, pos, k, rtol)
+
+    walk = plateau_peak("cuda", at)
 
     @cuda.jit(device=True)
     def fill(tile, w, x, pos, s, step, items, m, rtol):
-        """Values ``T0 .. T0 + span - 1``, thread ``s`` of ``step`` taking
-        every ``step``-th, and the two halo values; needs ``m >= 1``.
+        """Values ``first .. first + span - 1``, thread ``s`` of ``step``
+        taking every ``step``-th, and the two halo values; needs ``m >= 1``.
 
         Past the end of the line a slot gets value ``m - 1`` again (never
         read): the loads are unconditional, so the unrolled loop has no
         branch between them and they are all in flight at once."""
-        lanes, base, T0, span = w
-        slot = uint64(base + (s + 1) * lanes)
+        slot = uint64(w.base + (s + 1) * w.lanes)
         for k in range(items):
-            tile[slot] = value(x, pos, min(T0 + s + k * step, m - 1), rtol)
-            slot += uint64(step * lanes)
-        if s == 0 and T0 >= 1 and T0 - 1 < m:
-            tile[uint64(base)] = value(x, pos, T0 - 1, rtol)
-        if s == step - 1 and T0 + span < m:
-            tile[uint64(base + (span + 1) * lanes)] = value(x, pos, T0 + span, rtol)
+            tile[slot] = value(x, pos, min(w.first + s + k * step, m - 1), rtol)
+            slot += uint64(step * w.lanes)
+        if s == 0 and w.first >= 1 and w.first - 1 < m:
+            tile[uint64(w.base)] = value(x, pos, w.first - 1, rtol)
+        if s == step - 1 and w.first + w.span < m:
+            tile[uint64(w.base + (w.span + 1) * w.lanes)] = value(x, pos, w.first + w.span, rtol)
 
     @cuda.jit(device=True)
     def peak_at(tile, w, slot, x, pos, t, m, rtol, filters):
@@ -89,20 +114,12 @@ def _make_tiled(value):
 
         Values ``t - 1`` and ``t + 1`` are always in the tile (the halo sees
         to it), at ``slot -+ lanes``: only a plateau's walk can leave it."""
-        lanes = uint64(w[0])
+        lanes = uint64(w.lanes)
         prev = tile[slot - lanes]
         cur = tile[slot]
         if cur > prev:
-            k = t + 1
-            nxt = tile[slot + lanes]
-            while nxt == cur and k < m - 1:
-                k += 1
-                nxt = at(tile, w, x, pos, k, rtol)
-            if nxt < cur:
-                left, right = sides(t, k - 1, prev, cur, nxt)
-                height = np.float64(cur)  # not float(): Numba keeps a float32 a float32
-                if keep(height, left, right, filters):
-                    return (t + k - 1) // 2, height
+            k, after, p, height = walk((tile, w, x, pos, rtol), t, prev, cur, tile[slot + lanes], m, filters)
+            return p, height
         return -1, 0.0
 
     return fill, peak_at
@@ -143,7 +160,7 @@ def _make_tile(threads, items):
         ``s`` among the ``step`` threads that share the stretch, and its
         window in the block's tile (thread ``tid`` is lane ``tid % lanes``,
         then place, then row: the fastest index runs along memory)."""
-        outer, n, inner, lanes, step, jblocks = geometry
+        n, inner, lanes, step, jblocks = geometry.n, geometry.inner, geometry.lanes, geometry.step, geometry.jblocks
         # Block and thread numbers, and the tiling, fit in 32 bits (a grid
         # has under 2**31 blocks, a block 1024 threads): 32-bit divisions
         # cost a fraction of 64-bit ones. Positions in the input stay 64-bit.
@@ -163,7 +180,7 @@ def _make_tile(threads, items):
         o = int64(ob) * int64(rows) + int64(row)
         i = int64(ib) * lanes + int64(lane)
         pos = (uint64(o * n * inner + i), uint64(inner))
-        window = (lanes, int64(row) * (span + 2) * lanes + int64(lane), int64(jb) * span, span)
+        window = Window(lanes, int64(row) * (span + 2) * lanes + int64(lane), int64(jb) * span, span)
         return o, i, pos, int64(jb), int64(uint32(tid // lanes32) % uint32(step)), window
 
     return tile
@@ -175,9 +192,8 @@ def tiled_kernels(threads, items, dtype):
     samples each, on lines of working dtype ``dtype`` (all three size or
     type the shared-memory tile, so they are compile-time constants).
 
-    Each takes the flat input ``x`` and its ``geometry = (outer, n, inner,
-    lanes, step, jblocks)``: lines of ``n`` samples at stride ``inner``, and
-    the tiling chosen by :func:`fastsmp._cuda._launch`."""
+    Each takes the flat input ``x`` and its :class:`Geometry`, chosen by
+    :func:`fastsmp.backends.cuda.backend.launch`."""
     sample, floored_curvature = _values()
     fill_signal, signal_peak_at = _make_tiled(sample)
     fill_curvature, curvature_peak_at = _make_tiled(floored_curvature)
@@ -189,23 +205,23 @@ def tiled_kernels(threads, items, dtype):
 
     @cuda.jit
     def smp_partials(x, geometry, rtol, filters, totals, counts):
-        outer, n, inner, lanes, step, jblocks = geometry
+        n, lanes, step = geometry.n, geometry.lanes, geometry.step
         o, i, pos, jb, s, w = tile(geometry)
         m = n - 2
         values = cuda.shared.array(tile_size, tile_type)
         total = 0.0
         count = 0
-        active = o < outer and i < inner
+        active = o < geometry.outer and i < geometry.inner
         if active:
             for k in range(items):  # NaN for a NaN or inf sample (clamped as in fill)
-                total += sample(x, pos, min(w[2] + s + k * step, n - 1), rtol) * 0.0
+                total += sample(x, pos, min(w.first + s + k * step, n - 1), rtol) * 0.0
             if m >= 1:
                 fill_curvature(values, w, x, pos, s, step, items, m, rtol)
         cuda.syncthreads()
         if active:
-            slot = uint64(w[1] + (s + 1) * lanes)  # value t's place in the tile
+            slot = uint64(w.base + (s + 1) * lanes)  # value t's place in the tile
             for k in range(items):
-                t = w[2] + s + k * step
+                t = w.first + s + k * step
                 if 1 <= t and t <= m - 2:
                     p, height = curvature_peak_at(values, w, slot, x, pos, t, m, rtol, filters)
                     if p >= 0:
@@ -219,17 +235,17 @@ def tiled_kernels(threads, items, dtype):
 
     @cuda.jit
     def find_peaks(x, geometry, filters, mask):
-        outer, n, inner, lanes, step, jblocks = geometry
+        n, lanes, step = geometry.n, geometry.lanes, geometry.step
         o, i, pos, jb, s, w = tile(geometry)
         values = cuda.shared.array(tile_size, tile_type)
-        active = o < outer and i < inner
+        active = o < geometry.outer and i < geometry.inner
         if active:
             fill_signal(values, w, x, pos, s, step, items, n, 0.0)
         cuda.syncthreads()
         if active:
-            slot = uint64(w[1] + (s + 1) * lanes)
+            slot = uint64(w.base + (s + 1) * lanes)
             for k in range(items):
-                t = w[2] + s + k * step
+                t = w.first + s + k * step
                 if 1 <= t and t <= n - 2:
                     p, height = signal_peak_at(values, w, slot, x, pos, t, n, 0.0, filters)
                     if p >= 0:
@@ -238,11 +254,11 @@ def tiled_kernels(threads, items, dtype):
 
     @cuda.jit
     def curvature_lines(x, geometry, out):
-        outer, n, inner, lanes, step, jblocks = geometry
+        n, step = geometry.n, geometry.step
         o, i, pos, jb, s, w = tile(geometry)
-        if o < outer and i < inner:
+        if o < geometry.outer and i < geometry.inner:
             for k in range(items):
-                t = w[2] + s + k * step
+                t = w.first + s + k * step
                 if t < n - 2:
                     out[o, t, i] = curv(sample(x, pos, t, 0), sample(x, pos, t + 1, 0), sample(x, pos, t + 2, 0))
 
@@ -254,6 +270,7 @@ def kernels(threads):
     """The element-wise and combining kernels, for blocks of ``threads``
     threads (a compile-time constant: it sizes the shared-memory trees)."""
     add = add_block.cuda
+    combine = combine_line.cuda
     tree_sum = _tree_sum(threads)
 
     @cuda.jit
@@ -261,15 +278,7 @@ def kernels(threads):
         outer, jblocks, inner = totals.shape
         line = cuda.grid(1)
         if line < outer * inner:
-            o = line // inner
-            i = line % inner
-            s = 0.0
-            k = 0
-            for jb in range(jblocks):
-                s += totals[o, jb, i]
-                k += counts[o, jb, i]
-            sums[line] = s
-            line_counts[line] = 0 if s != s else k
+            combine(totals, counts, line // inner, line % inner, sums, line_counts, line)
 
     @cuda.jit
     def combine_long_partials(totals, counts, sums, line_counts):

@@ -1,7 +1,8 @@
 """The ``"numpy"`` backend: SPEC.md written out in plain, vectorised NumPy.
 
-This module is the reference the fast backends are tested against, so it is
-written to be read, not to be fast: it materialises every intermediate.
+This module is the reference the compiled backends are tested against, so it
+is written to be read, not to be fast: it materialises every intermediate.
+It shares no code with them (:mod:`fastsmp.backends.spec`) on purpose.
 
 Every function works on a 3-D view ``(outer, n, inner)`` whose lines run
 along axis 1, already in the working dtype (the dispatcher makes both).
@@ -10,6 +11,9 @@ along axis 1, already in the working dtype (the dispatcher makes both).
 from __future__ import annotations
 
 import numpy as np
+
+name = "numpy"
+on_device = False
 
 
 def curvature_lines(v):
@@ -107,3 +111,20 @@ def sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
     running totals (the SMP over several axes, SPEC section 6)."""
     block_sums += line_sums[order].sum(axis=1)
     block_counts += line_counts[order].sum(axis=1)
+
+
+def smp_maps(x, rtol, filters):
+    """No fused pass over two axes here: the dispatcher adds the lines."""
+    return None
+
+
+def zeros(shape, dtype):
+    return np.zeros(shape, dtype)
+
+
+def cast(arr, dtype):
+    return arr.astype(dtype, copy=False)
+
+
+def to_host(arr):
+    return arr
