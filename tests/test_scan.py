@@ -23,7 +23,6 @@ import fastsmp
 from fastsmp import cli
 from fastsmp.scan import (
     MANIFEST,
-    _batches,
     default_data,
     default_model,
     read_scan,
@@ -32,6 +31,7 @@ from fastsmp.scan import (
     select_layers,
     tile_shape,
 )
+from fastsmp.scan.run import _batches
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -41,8 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ._args import parse_axis
-from ._version import __version__
+from .._args import parse_axis
+from .._version import __version__
 
 #: name of the index of finished shards inside a scan's output directory
 MANIFEST = "_manifest.json"
@@ -243,7 +243,7 @@ def _synthetic_dataset_class():
         def __repr__(self):
             return f"SyntheticImages(n={self.n}, size={self.size}, seed={self.seed})"
 
-    SyntheticImages.__module__, SyntheticImages.__qualname__ = __name__, "SyntheticImages"
+    SyntheticImages.__module__, SyntheticImages.__qualname__ = __package__, "SyntheticImages"
     return SyntheticImages
 
 
@@ -1349,7 +1349,7 @@ def scan_array(source, axis=-1, *, out=None, key=None, chunk_bytes=64 << 20, hei
     >>> np.array_equal(s, fastsmp.smp(x, axis=-1))
     True
     """
-    from ._args import axes as normalize_axes, working_dtype
+    from .._args import axes as normalize_axes, working_dtype
 
     stored = _open_stored(source, key)
     sink = None
