@@ -38,7 +38,7 @@ def _add_smp(subparsers):
 def _run_smp(args):
     import numpy as np
 
-    from .scan import scan_array  # streams the file in tiles of whole lines: bounded memory
+    from .io import scan_array  # streams the file in tiles of whole lines: bounded memory
 
     result = scan_array(
         args.file, axis=args.axis, key=args.key, out=args.out, rtol=args.rtol, backend=args.backend,
