@@ -16,7 +16,7 @@ from ._args import parse_axis
 from ._version import __version__
 
 #: modules contributing subcommands (besides ``smp``, defined here)
-COMMAND_MODULES: list[str] = ["fastsmp.scan", "fastsmp.bench", "fastsmp.experiments"]
+COMMAND_MODULES: list[str] = ["fastsmp.scan", "fastsmp.bench", "fastsmp.science.experiments.command"]
 
 
 def _add_smp(subparsers):

@@ -13,8 +13,16 @@ pytest.importorskip("tqdm")
 
 import fastsmp
 import fastsmp.model as M
+import fastsmp.science.experiments
 from fastsmp import experiments as E
 from fastsmp.cli import main
+from fastsmp.science.experiments.tasks import _row
+
+
+def test_fastsmp_experiments_is_the_short_alias_of_science_experiments():
+    assert set(E.__all__) == set(fastsmp.science.experiments.__all__)
+    for name in E.__all__:
+        assert getattr(E, name) is getattr(fastsmp.science.experiments, name)
 
 
 def test_gaussian_lines_have_the_requested_statistics():
@@ -63,11 +71,11 @@ def test_qualitative_claims_on_smooth_signals():
 
 
 def test_target_check_flags_misses():
-    good = E._row("gp1d", "relu", {"l": 20, "mu": 0}, 10, 100, (1.0, 1.0), (1.01, 1.05))
-    bad = E._row(
+    good = _row("gp1d", "relu", {"l": 20, "mu": 0}, 10, 100, (1.0, 1.0), (1.01, 1.05))
+    bad = _row(
         "gp1d", "maxpool", {"l": 50, "k": 2, "s": 1}, 10, 100, (1.0, 1.0), (1.2, 1.0)
     )
-    skipped = E._row(
+    skipped = _row(
         "gp1d", "maxpool", {"l": 10, "k": 2, "s": 1}, 10, 100, (1.0, 1.0), (2.0, 1.0)
     )
     summary, misses = E.target_check([good, bad, skipped])

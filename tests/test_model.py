@@ -9,11 +9,19 @@ pytest.importorskip("scipy")
 
 import fastsmp
 import fastsmp.model as M
+import fastsmp.science.model
 from fastsmp.experiments import gaussian_lines
+from fastsmp.science.model.windows import _maxpool_np
 
 
 def unit(l, mu=0.0):
     return M.Process(mu, 1.0, M.GaussianAutocorrelation(float(l)))
+
+
+def test_fastsmp_model_is_the_short_alias_of_science_model():
+    assert set(M.__all__) == set(fastsmp.science.model.__all__)
+    for name in M.__all__:
+        assert getattr(M, name) is getattr(fastsmp.science.model, name)
 
 
 # --- autocorrelations ---------------------------------------------------------
@@ -183,7 +191,7 @@ def test_max_pooling_raises_smp_an_order_of_magnitude_only_with_a_wide_window():
     t = np.arange(4096.0)
     x = np.sin(2 * np.pi * t / 200)
     base = float(fastsmp.smp(x))
-    ratio = {k: float(fastsmp.smp(M._maxpool_np(x, k, 1))) / base for k in (2, 3, 64)}
+    ratio = {k: float(fastsmp.smp(_maxpool_np(x, k, 1))) / base for k in (2, 3, 64)}
     assert 1.2 < ratio[2] < 4 and 1.2 < ratio[3] < 4
     assert ratio[64] > 10
     relu = float(fastsmp.smp(np.maximum(x, 0))) / base
