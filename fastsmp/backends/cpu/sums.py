@@ -102,9 +102,10 @@ def combine_chunks(totals, counts):
     lines, chunks = totals.shape
     sums = np.empty(lines)
     line_counts = np.empty(lines, np.int64)
+    totals3 = totals.reshape(lines, chunks, 1)
+    counts3 = counts.reshape(lines, chunks, 1)
     for line in range(lines):
-        _combine_line(totals.reshape(lines, chunks, 1), counts.reshape(lines, chunks, 1), line, 0, sums, line_counts,
-                      line)
+        _combine_line(totals3, counts3, line, 0, sums, line_counts, line)
     return sums, line_counts
 
 
