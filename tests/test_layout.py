@@ -185,3 +185,20 @@ def test_imports_inside_the_package_are_relative(module):
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "fastsmp":
             pytest.fail(f"{module}:{node.lineno}: from {node.module} import ... (use a relative import)")
+
+
+@pytest.mark.parametrize("name", ["numpy", "cpu", "cuda"])
+def test_every_backend_implements_the_protocol_in_full(name):
+    """Each backend module has every member of ``backends.base.Backend``,
+    callable where the protocol has a method, and says who it is."""
+    from fastsmp import backends
+    from fastsmp.backends.base import Backend
+
+    module = backends.get(name)
+    assert isinstance(module, Backend)
+    members = [m for m in vars(Backend) if not m.startswith("_")] + list(Backend.__annotations__)
+    for member in members:
+        assert hasattr(module, member), f"backend {name!r} lacks {member}"
+        if callable(getattr(Backend, member, None)):
+            assert callable(getattr(module, member)), f"backend {name!r}: {member} is not callable"
+    assert module.name == name and module.on_device == (name == "cuda")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..spec import kernel_filters
+from ..host import cast, on_device, to_host, zeros  # noqa: F401 (the backend interface)
 from .maps import smp_maps as _smp_maps
 from .panels import curvature_panels, find_peaks_panels, smp_panels
 from .rows import BLOCK, curvature_rows, find_peaks_rows, smp_peakless, smp_rows
@@ -32,7 +33,6 @@ from .tiling import (
 )
 
 name = "cpu"
-on_device = False
 
 
 def _read_only(x):
@@ -112,15 +112,3 @@ def curvature_lines(x):
 
 def sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
     _sum_blocks(line_sums, line_counts, order, block_sums, block_counts)
-
-
-def zeros(shape, dtype):
-    return np.zeros(shape, dtype)
-
-
-def cast(arr, dtype):
-    return arr.astype(dtype, copy=False)
-
-
-def to_host(arr):
-    return arr
