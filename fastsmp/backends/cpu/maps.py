@@ -16,7 +16,7 @@ import numpy as np
 from numba import prange
 
 from .fills import fill_flat
-from .panels import panel_work, smp_panel
+from .panels import smp_block_lines
 from .peaks import PADDED_RUN, candidate
 from .short_rows import smp_short_group
 from .sums import SUM_LANES, lanes_like, lanes_total, zero_lanes
@@ -125,11 +125,48 @@ def _smp_map_fast(src, start, w, plan, rtol, filters, a):
     return total, count + k, plateau or p or total != total
 
 
+@numba.njit(cache=True, nogil=True)
+def _maps_task(x, first, last, plan, rtol, filters, flush, sums, counts):
+    """Maps ``first .. last-1`` of ``x``, one at a time while it is in cache,
+    with one set of work arrays. A map too near the end of ``x`` for the
+    padded loops is copied into a zero-padded buffer first."""
+    maps, h, w = x.shape
+    hw = h * w
+    flat = x.reshape(-1)
+    no_mask = np.zeros(0, np.bool_)
+    m = np.zeros(plan.size, x.dtype)
+    a = np.empty(max(plan.fill_r, plan.fill_c, hw + PADDED_RUN), x.dtype)  # (and for the exact path)
+    line_sums = np.empty(max(h, w))
+    line_counts = np.empty(max(h, w), np.int64)
+    for o in range(first, last):
+        src, start = flat, o * hw
+        if start + plan.size > flat.size:
+            for k in range(hw):
+                m[k] = flat[np.uint64(start + k)]
+            src, start = m, 0
+        total, count, exact = _smp_map_fast(src, start, w, plan, rtol, filters, a)
+        if exact:
+            # the exact path: rows as short lines, columns as a panel (the
+            # functions of those layouts, called: compiled once for all three)
+            smp_short_group(flat, o * hw, h, w, rtol, filters, a, line_sums, line_counts, no_mask)
+            total = 0.0
+            count = 0
+            for g in range(h):
+                total += line_sums[g]
+                count += line_counts[g]
+            smp_block_lines(x, o, rtol, filters, flush, line_sums, line_counts)
+            for g in range(w):
+                total += line_sums[g]
+                count += line_counts[g]
+        sums[o] = total
+        counts[o] = count
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def smp_maps(x, rtol, filters, flush, per_task, run):
     """SMP over the last two axes of ``x`` (maps, h, w), C-contiguous, with
-    ``5 <= h`` and ``5 <= w``, a map at a time while it is in cache, and no
-    per-line results; ``per_task`` maps a task.
+    ``5 <= h`` and ``5 <= w``, ``per_task`` maps a task, and no per-line
+    results.
 
     The loops are padded to whole runs of ``run`` candidates (MAP_RUN or
     MAP_RUN_LONG): they read (and mask out) up to ``plan.size - h*w``
@@ -138,42 +175,16 @@ def smp_maps(x, rtol, filters, flush, per_task, run):
     sample, an overflow, or a NaN or inf in the next map's samples that the
     padding read) or with a plateau is redone line by line, exactly."""
     maps, h, w = x.shape
-    hw = h * w
-    flat = x.reshape(-1)
     sums = np.empty(maps)
     counts = np.empty(maps, np.int64)
-    no_mask = np.zeros(0, np.bool_)
     plan = _map_plan(h, w, run, x.dtype)
     # A named tuple cannot cross into a parallel loop (Numba's gufunc builder
     # cannot name its type): its fields cross, and each task rebuilds it.
     long_runs, span_r, span_c, fill_r, fill_c = plan.long_runs, plan.span_r, plan.span_c, plan.fill_r, plan.fill_c
     size, valid_r, valid_c = plan.size, plan.valid_r, plan.valid_c
     for task in prange(-(-maps // per_task)):
-        plan = MapPlan(long_runs, span_r, span_c, fill_r, fill_c, size, valid_r, valid_c)
-        m = np.zeros(plan.size, x.dtype)
-        a = np.empty(max(plan.fill_r, plan.fill_c, hw + PADDED_RUN), x.dtype)  # (and for the exact path)
-        work = panel_work(w, x.dtype)
-        line_sums = np.empty(max(h, w))
-        line_counts = np.empty(max(h, w), np.int64)
-        for o in range(task * per_task, min((task + 1) * per_task, maps)):
-            src, start = flat, o * hw
-            if start + plan.size > flat.size:
-                for k in range(hw):
-                    m[k] = flat[np.uint64(start + k)]
-                src, start = m, 0
-            total, count, exact = _smp_map_fast(src, start, w, plan, rtol, filters, a)
-            if exact:
-                # the exact path: rows as short lines, columns as a panel
-                smp_short_group(flat, o * hw, h, w, rtol, filters, a, line_sums, line_counts, no_mask)
-                total = 0.0
-                count = 0
-                for g in range(h):
-                    total += line_sums[g]
-                    count += line_counts[g]
-                smp_panel(x, o, 0, w, w, rtol, filters, flush, work, line_sums, line_counts, 0, no_mask)
-                for g in range(w):
-                    total += line_sums[g]
-                    count += line_counts[g]
-            sums[o] = total
-            counts[o] = count
+        first = np.int64(task) * per_task
+        _maps_task(x, first, min(first + per_task, maps),
+                   MapPlan(long_runs, span_r, span_c, fill_r, fill_c, size, valid_r, valid_c), rtol, filters, flush,
+                   sums, counts)
     return sums, counts

@@ -187,7 +187,9 @@ def smp_panels(x, rtol, filters, flush, width, per_task, contiguous):
     """Panels of ``width`` lines, ``per_task`` panels a task: one set of
     work arrays per task, so that narrow panels (8- to 64-wide activation
     maps) do not pay an allocation each. ``contiguous``: ``x`` is
-    C-contiguous (see :func:`padded_lanes`)."""
+    C-contiguous (see :func:`padded_lanes`). The panels are walked in the
+    parallel loop itself (:func:`smp_panel` inlined): through a called task
+    function narrow panels took 1.1-1.3 x the time (bench/RESULTS.md)."""
     outer, n, inner = x.shape
     panels = -(-inner // width)
     sums = np.empty(outer * inner)
@@ -203,6 +205,18 @@ def smp_panels(x, rtol, filters, flush, width, per_task, contiguous):
             smp_panel(x, o, i0, w, padded_lanes(x, o, i0, w, contiguous), rtol, filters, flush, work, sums, counts,
                       o * inner + i0, no_mask)
     return sums, counts
+
+
+@numba.njit(cache=True, nogil=True)
+def smp_block_lines(x, o, rtol, filters, flush, sums, counts):
+    """SMP and count of every line of block ``o`` of ``x`` (3-D, lines along
+    axis 1) into ``sums[:inner]`` and ``counts[:inner]``, as one panel: a
+    function to call (the maps layout's exact path does), where
+    :func:`smp_panels` inlines its panels."""
+    outer, n, inner = x.shape
+    work = panel_work(-(-inner // LANE_GROUP) * LANE_GROUP, x.dtype)
+    no_mask = np.zeros(0, np.bool_)
+    smp_panel(x, o, 0, inner, inner, rtol, filters, flush, work, sums, counts, 0, no_mask)
 
 
 @numba.njit(cache=True)

@@ -41,7 +41,7 @@ def _sum_short_lines(a, lines, n, filters, sums, counts):
         counts[g] = count
 
 
-@numba.njit(inline="always")
+@numba.njit(cache=True, nogil=True)
 def smp_short_group(flat, start, group, n, rtol, filters, a, sums, counts, no_mask):
     """SMP and count of the ``group`` lines of length ``n`` stored from
     ``flat[start]`` on, into ``sums[:group]`` and ``counts[:group]``, with
@@ -60,6 +60,15 @@ def smp_short_group(flat, start, group, n, rtol, filters, a, sums, counts, no_ma
                 sums[g], counts[g] = scan_curvature(flat[at : at + n], 1, n - 3, n - 2, rtol, filters, no_mask)
 
 
+@numba.njit(cache=True, nogil=True)
+def _short_rows_task(flat, n, first, group, rtol, filters, sums, counts):
+    """Lines ``first .. first+group-1`` of length ``n`` stored in ``flat``,
+    as one group (:func:`smp_short_group`)."""
+    a = np.empty(group * n + PADDED_RUN, flat.dtype)  # + what padded runs read
+    no_mask = np.zeros(0, np.bool_)
+    smp_short_group(flat, first * n, group, n, rtol, filters, a, sums[first:], counts[first:], no_mask)
+
+
 @numba.njit(parallel=True, cache=True, nogil=True)
 def smp_short_rows(flat, n, rtol, filters, lines_per_task):
     """SMP of the C-contiguous lines of length ``n`` stored in ``flat``,
@@ -67,10 +76,7 @@ def smp_short_rows(flat, n, rtol, filters, lines_per_task):
     lines = flat.size // n
     sums = np.empty(lines)
     counts = np.empty(lines, np.int64)
-    no_mask = np.zeros(0, np.bool_)
     for task in prange(-(-lines // lines_per_task)):
-        first = task * lines_per_task
-        group = min(lines_per_task, lines - first)
-        a = np.empty(group * n + PADDED_RUN, flat.dtype)  # + what padded runs read
-        smp_short_group(flat, first * n, group, n, rtol, filters, a, sums[first:], counts[first:], no_mask)
+        first = np.int64(task) * lines_per_task
+        _short_rows_task(flat, n, first, min(lines_per_task, lines - first), rtol, filters, sums, counts)
     return sums, counts
