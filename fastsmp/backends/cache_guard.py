@@ -20,13 +20,19 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parent
 
 
+def stamp_of(folder):
+    """A hash of the names and contents of every ``.py`` file below ``folder``."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*.py")):
+        digest.update(path.relative_to(folder).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 @functools.lru_cache(maxsize=None)
 def source_stamp():
-    """A hash of the names and contents of every ``.py`` file of the package."""
-    digest = hashlib.sha256()
-    for path in sorted(PACKAGE.rglob("*.py")):
-        digest.update(path.relative_to(PACKAGE).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    """:func:`stamp_of` this package, once a process."""
+    return stamp_of(PACKAGE)
 
 
 def _in_package(py_file):
