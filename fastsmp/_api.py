@@ -249,10 +249,13 @@ def curvature(x, axis=-1, *, backend="auto"):
 def warmup(dtypes=("float32", "float64"), backends=("cpu",)):
     """Compile the kernels now (or load them from Numba's on-disk cache).
 
-    The first call in a process otherwise pays for it: seconds the very
-    first time on a machine (Numba compiles and caches every kernel), a
-    fraction of a second afterwards (Numba's own start-up and the cache
-    load). Call this at start-up where the first call's latency matters,
+    The first call in a process otherwise pays for it: the very first time
+    on a machine Numba compiles and caches every kernel it needs (seconds
+    per layout, dtype and filter choice; bench/RESULTS.md has the figures),
+    afterwards it loads them from its cache (a fraction of a second, most of
+    it Numba's own start-up). Every layout of the ``cpu`` backend is prepared:
+    short and long rows, panels (a middle axis) and maps (``axis=(-2, -1)``),
+    without and with filters. Call this at start-up where the first call's latency matters,
     e.g. in a server or before timing.
 
     Parameters
@@ -268,11 +271,16 @@ def warmup(dtypes=("float32", "float64"), backends=("cpu",)):
     >>> fastsmp.warmup(dtypes=["float64"])
     """
     for dtype in dtypes:
-        rows = np.zeros((2, 8), _args.working_dtype(dtype))
-        panels = np.zeros((2, 8, 2), rows.dtype)
+        work = _args.working_dtype(dtype)
+        # one array per layout of the cpu backend: short rows, long rows
+        # (longer than a block), panels (a middle axis), and maps
+        lines = ((np.zeros((2, 8), work), -1), (np.zeros((2, 1030), work), -1), (np.zeros((2, 8, 2), work), 1))
+        maps = np.zeros((2, 8, 8), work)
         for backend in backends:
-            for x, axis in ((rows, -1), (panels, 1)):
-                for height in (None, 0.0):  # the kernels without and with filters
+            for height in (None, 0.0):  # the kernels without and with filters
+                for x, axis in lines:
                     smp(x, axis=axis, height=height, backend=backend)
                     find_peaks(x, axis=axis, height=height, backend=backend)
+                smp(maps, axis=(-2, -1), height=height, backend=backend)
+            for x, axis in lines:
                 curvature(x, axis=axis, backend=backend)

@@ -440,3 +440,20 @@ def test_maps_nan_policy_raise_names_the_line():
     with pytest.raises(ValueError, match=r"the line x\[1, 2, :, 6\] along axis 2 "):
         fastsmp.smp(x, axis=(-2, -1), nan_policy="raise")
     assert np.isnan(fastsmp.smp(x, axis=(-2, -1))[1, 2])
+
+
+def test_warmup_prepares_every_layout():
+    """``fastsmp.warmup`` leaves a compiled variant, with and without
+    filters, of the kernel of every layout: a first call after it compiles
+    nothing."""
+    from numba import types
+
+    fastsmp.warmup(dtypes=["float64"])
+    kernels = (rows.smp_rows, short_rows.smp_short_rows, panels.smp_panels, maps.smp_maps, rows.find_peaks_rows,
+               panels.find_peaks_panels, rows.curvature_rows, panels.curvature_panels)
+    for kernel in kernels:
+        args = [sig for sig in kernel.signatures if sig[0].dtype == types.float64]
+        assert args, kernel
+        if kernel not in (rows.curvature_rows, panels.curvature_panels):
+            filters = {str(a) for sig in args for a in sig if a == types.none or "KernelFilters" in str(a)}
+            assert len(filters) == 2, (kernel, filters)
