@@ -32,11 +32,6 @@ class Filters(NamedTuple):
     tmin: float | None = None
     tmax: float | None = None
 
-    @property
-    def none(self):
-        """No bound at all: the kernels compile a version without filters."""
-        return all(b is None for b in self)
-
 
 def working_dtype(dtype):
     """SPEC section 2: float64 for float64 and integers, float32 for the

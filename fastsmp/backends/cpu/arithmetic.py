@@ -12,10 +12,6 @@ from .panels import panel_work, smp_panel
 from .rows import BLOCK, _mark_strict_peaks, _smp_row_chunk
 from .tiling import map_run, panel_flush
 
-#: the layouts with a driver
-LAYOUTS = ("rows", "panels", "maps", "mask")
-
-
 # Each thread adds into a local total, not into out[t]: neighbouring threads
 # would share that cache line.
 
@@ -82,6 +78,8 @@ def _maps(x, rtol, passes, option):
 
 
 _DRIVERS = {"rows": _rows, "panels": _panels, "mask": _mask, "maps": _maps}
+#: the layouts with a driver
+LAYOUTS = tuple(_DRIVERS)
 
 
 def driver(layout, x):

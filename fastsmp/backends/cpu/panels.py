@@ -189,7 +189,7 @@ def smp_panels(x, rtol, filters, flush, width, per_task, contiguous):
     maps) do not pay an allocation each. ``contiguous``: ``x`` is
     C-contiguous (see :func:`padded_lanes`). The panels are walked in the
     parallel loop itself (:func:`smp_panel` inlined): through a called task
-    function narrow panels took 1.1-1.3 x the time (bench/RESULTS.md)."""
+    function narrow panels ran slower (bench/RESULTS.md, "compile times")."""
     outer, n, inner = x.shape
     panels = -(-inner // width)
     sums = np.empty(outer * inner)
