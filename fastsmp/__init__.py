@@ -5,7 +5,26 @@ See ``SPEC.md`` (shipped with the project) for the definitions every backend
 implements; the README for a tour.
 """
 
-from ._api import available_backends, curvature, find_peaks, smp, warmup
+from ._api import (
+    available_backends,
+    curvature,
+    find_peaks,
+    peak_offsets,
+    peak_prominences,
+    peak_widths,
+    smp,
+    warmup,
+)
 from ._version import __version__
 
-__all__ = ["smp", "find_peaks", "curvature", "available_backends", "warmup", "__version__"]
+__all__ = [
+    "smp",
+    "find_peaks",
+    "peak_prominences",
+    "peak_widths",
+    "peak_offsets",
+    "curvature",
+    "available_backends",
+    "warmup",
+    "__version__",
+]

@@ -68,7 +68,8 @@ def _first_bad_line(line_sums, shape, axis, backend):
 
 
 def smp(x, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False,
-        nan_policy="propagate", return_counts=False, backend="auto"):
+        nan_policy="propagate", return_counts=False, backend="auto", distance=None, prominence=None,
+        width=None, wlen=None, rel_height=0.5, plateau_size=None):
     """Sum of the magnitude of peaks (SMP) of the second difference.
 
     For each line ``v`` of ``x`` along ``axis``: ``d = (v[j] + v[j+2]) -
@@ -106,6 +107,10 @@ def smp(x, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False,
     backend : {'auto', 'numpy', 'cpu', 'cuda'}, default 'auto'
         ``'numpy'`` is the pure-NumPy reference; ``'auto'`` picks ``'cpu'``
         for host data and ``'cuda'`` for GPU data.
+    distance, prominence, width, wlen, rel_height, plateau_size : optional
+        SciPy's other peak rules, as in :func:`find_peaks`, applied to the
+        peaks of ``a`` on every line; the SMP then adds the heights of the
+        peaks every rule keeps (in order, in float64).
 
     Returns
     -------
@@ -136,6 +141,7 @@ def smp(x, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False,
         axes = _args.axes(axis, len(shape))
         rtol_w = _args.rtol(rtol, prep.work)
         filters = _args.filters(height, threshold)
+        selection = _args.selection(plateau_size, distance, prominence, width, wlen, rel_height)
         _args.nan_policy(nan_policy)
         be = prep.backend
 
@@ -143,12 +149,15 @@ def smp(x, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False,
             n for a, n in enumerate(shape) if a not in axes
         )
         block_sums = block_counts = None
-        if nan_policy == "propagate" and sorted(axes) == [len(shape) - 2, len(shape) - 1]:
+        if selection is None and nan_policy == "propagate" and sorted(axes) == [len(shape) - 2, len(shape) - 1]:
             fused = be.smp_maps(prep.array, rtol_w, filters)  # both axes of small maps in one pass
             if fused is not None:
                 block_sums, block_counts = fused
         for ax in axes if block_sums is None else ():
-            line_sums, line_counts = be.smp_lines(prep.line_view(ax), rtol_w, filters)
+            if selection is None:
+                line_sums, line_counts = be.smp_lines(prep.line_view(ax), rtol_w, filters)
+            else:
+                line_sums, line_counts = be.smp_selected_lines(prep.line_view(ax), rtol_w, filters, selection)
             if nan_policy == "raise":
                 where = _first_bad_line(line_sums, shape, ax, be)
                 if where is not None:
@@ -171,28 +180,62 @@ def smp(x, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False,
         return result
 
 
-def find_peaks(a, axis=-1, *, height=None, threshold=None, backend="auto"):
+#: the properties :func:`find_peaks` returns for each argument given (SciPy's keys)
+PROPERTIES = {
+    "plateau_size": ("plateau_sizes", "left_edges", "right_edges"),
+    "height": ("peak_heights",),
+    "threshold": ("left_thresholds", "right_thresholds"),
+    "prominence": ("prominences", "left_bases", "right_bases"),
+    "width": ("prominences", "left_bases", "right_bases", "widths", "width_heights", "left_ips", "right_ips"),
+}
+
+
+def find_peaks(a, axis=-1, *, height=None, threshold=None, distance=None, prominence=None, width=None,
+               wlen=None, rel_height=0.5, plateau_size=None, return_properties=False, backend="auto"):
     """Batched :func:`scipy.signal.find_peaks`: a mask of the peaks of every line.
 
     A peak is a maximal run of equal values with a smaller value on both
     sides, reported at its middle (rounded down); the first and last samples
-    are never peaks. Every comparison with NaN is false, as in SciPy.
+    are never peaks. Every comparison with NaN is false, as in SciPy. The
+    rules apply in SciPy's order, each to the survivors of the ones before:
+    ``plateau_size``, ``height``, ``threshold``, ``distance``, ``prominence``,
+    ``width``.
 
     Parameters
     ----------
     a : array_like, torch.Tensor, or GPU array
         Real numbers, at least 1-D (see :func:`smp` for dtypes and devices).
+        Read as float64, as SciPy reads it.
     axis : int, default -1
         The axis the lines run along.
-    height, threshold : number or (min, max), optional
-        SciPy's filters, compared in float64.
+    height, threshold, prominence, width, plateau_size : number or (min, max), optional
+        SciPy's rules: a number is a minimum, a pair ``(min, max)`` may hold
+        ``None`` for an open end. Compared in float64.
+    distance : number >= 1, optional
+        Minimal distance between neighbouring peaks; smaller peaks are
+        removed first, ties broken as SciPy breaks them (by
+        ``numpy.argsort`` of the heights).
+    wlen : number > 1, optional
+        Window of the prominence computation (rounded up; ``None``: the whole line).
+    rel_height : number >= 0, default 0.5
+        Height of the width measurement, relative to the prominence.
+    return_properties : bool, default False
+        Also return SciPy's properties (see Returns).
     backend : {'auto', 'numpy', 'cpu', 'cuda'}, default 'auto'
 
     Returns
     -------
     mask : bool array shaped like ``a``
         On every line, ``numpy.flatnonzero(mask)`` equals
-        ``scipy.signal.find_peaks(line, height=height, threshold=threshold)[0]``.
+        ``scipy.signal.find_peaks(line, ...)[0]`` with the same arguments.
+    properties : dict, only with ``return_properties=True``
+        SciPy's keys for the arguments given (``peak_heights`` for
+        ``height``, ``prominences``, ``left_bases`` and ``right_bases`` for
+        ``prominence``, ...), each a flat array with one entry per peak, in
+        the order of ``numpy.nonzero(numpy.moveaxis(mask, axis, -1))``: the
+        lines in C order of the other axes, then by position. They equal the
+        concatenation of SciPy's per-line arrays (positions relative to the
+        line). :func:`peak_offsets` splits them per line.
 
     Examples
     --------
@@ -202,14 +245,226 @@ def find_peaks(a, axis=-1, *, height=None, threshold=None, backend="auto"):
     array([1, 4])
     >>> np.flatnonzero(fastsmp.find_peaks(x, height=2.5))
     array([4])
+
+    Two lines at once, with properties:
+
+    >>> y = np.array([[0, 2, 0, 3, 0, 1, 0], [0, 1, 0, 0, 4, 0, 0]])
+    >>> mask, props = fastsmp.find_peaks(y, prominence=1.5, return_properties=True)
+    >>> np.argwhere(mask).tolist()
+    [[0, 1], [0, 3], [1, 4]]
+    >>> props["prominences"]
+    array([2., 3., 4.])
+    >>> np.split(props["right_bases"], fastsmp.peak_offsets(mask)[1:-1])
+    [array([2, 4]), array([5])]
     """
     prep = prepare(a, backend)
     with prep.memory():  # results from the input's own allocator
         shape = tuple(prep.array.shape)
         (ax,) = _args.axes(axis, len(shape), single=True)
         filters = _args.filters(height, threshold)
-        mask = prep.backend.find_peaks_lines(prep.line_view(ax), filters)
-        return prep.wrap(mask.reshape(shape))
+        given = {"plateau_size": plateau_size, "height": height, "threshold": threshold,
+                 "prominence": prominence, "width": width}
+        names = tuple(dict.fromkeys(n for arg, value in given.items() if value is not None for n in PROPERTIES[arg]))
+        selection = _args.selection(plateau_size, distance, prominence, width, wlen, rel_height)
+        if selection is None and not return_properties:
+            mask = prep.backend.find_peaks_lines(prep.line_view(ax), filters)
+            return prep.wrap(mask.reshape(shape))
+        if selection is None:  # properties of the plain peaks
+            selection = _args.Selection()
+        view = prep.line_view(ax)
+        mask, props = prep.backend.select_peaks_lines(view, selection, filters, names)
+        mask = prep.wrap(mask.reshape(shape))
+        if not return_properties:
+            return mask
+        return mask, {name: prep.wrap(props[name]) for name in names}
+
+
+def _marks(prep, mask, ax):
+    """``mask`` as a bool array of the backend's kind, viewed as lines along ``ax``."""
+    shape = tuple(prep.array.shape)
+    if prep.backend.on_device and device.is_device_array(mask):
+        m = device.as_device_array(mask)
+    else:
+        m = _on_host(mask)
+    if tuple(m.shape) != shape:
+        raise ValueError(f"mask must have the shape of a, {shape}; got {tuple(m.shape)}")
+    if np.dtype(m.dtype) != np.bool_:
+        raise TypeError(
+            f"mask must be a boolean array marking the peaks (e.g. from fastsmp.find_peaks); got dtype {m.dtype}. "
+            "From peak indices: m = np.zeros(a.shape, bool); m[..., peaks] = True"
+        )
+    shape3 = prep.line_view(ax).shape
+    if prep.backend.on_device:
+        return device.lines_view(m if device.is_device_array(m) else device.to_device(m), shape3)
+    return m.reshape(shape3)
+
+
+def _arrays_library(x):
+    return type(x).__module__.split(".")[0]
+
+
+def _on_host(x):
+    """Any supported array as a NumPy array (a copy from a GPU)."""
+    if _arrays_library(x) == "torch":
+        return x.detach().cpu().numpy()
+    if device.is_device_array(x):
+        return device.to_host(device.as_device_array(x))
+    return np.asarray(x)
+
+
+def _mark_positions(prep, marks):
+    """Host positions (within their lines) of the marks, in line order."""
+    host = np.asarray(prep.backend.to_host(marks))
+    return np.nonzero(np.moveaxis(host, 1, 2))[2]
+
+
+def peak_prominences(a, mask, axis=-1, *, wlen=None, backend="auto"):
+    """Batched :func:`scipy.signal.peak_prominences` at the positions ``mask`` marks.
+
+    The prominence of a peak is its height above the higher of its two
+    bases, a base being the lowest sample between the peak and the first
+    higher sample on its side (within ``wlen`` samples centred on the peak).
+
+    Parameters
+    ----------
+    a : array_like, torch.Tensor, or GPU array
+        Real numbers, at least 1-D, read as float64.
+    mask : bool array shaped like ``a``
+        The positions to measure (any positions, as SciPy accepts any
+        indices; usually :func:`find_peaks`'s mask).
+    axis : int, default -1
+    wlen : number > 1, optional
+        Window length, rounded up; ``None``: the whole line.
+    backend : {'auto', 'numpy', 'cpu', 'cuda'}, default 'auto'
+
+    Returns
+    -------
+    prominences : float64 array, one per mark
+    left_bases, right_bases : int64 arrays, positions within the line
+        All flat, in the order of ``numpy.nonzero(numpy.moveaxis(mask, axis, -1))``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastsmp
+    >>> x = np.array([[0, 3, 1, 2, 0], [1, 0, 2, 0, 1]])
+    >>> fastsmp.peak_prominences(x, fastsmp.find_peaks(x))
+    (array([3., 1., 2.]), array([0, 2, 1]), array([4, 4, 3]))
+    """
+    return _measure(a, mask, axis, backend, _args.Selection(wlen=_args.wlen(wlen), need_prominence=True), None,
+                    PROPERTIES["prominence"])
+
+
+def peak_widths(a, mask, axis=-1, *, rel_height=0.5, prominence_data=None, wlen=None, backend="auto"):
+    """Batched :func:`scipy.signal.peak_widths` at the positions ``mask`` marks.
+
+    The width of a peak is measured at ``rel_height`` of its prominence
+    below it, between the points where the line crosses that height
+    (interpolated linearly between samples, and never beyond the bases).
+
+    Parameters
+    ----------
+    a : array_like, torch.Tensor, or GPU array
+        Real numbers, at least 1-D, read as float64.
+    mask : bool array shaped like ``a``
+        The positions to measure.
+    axis : int, default -1
+    rel_height : number >= 0, default 0.5
+    prominence_data : tuple of 3 flat arrays, optional
+        ``(prominences, left_bases, right_bases)`` as :func:`peak_prominences`
+        returns them for the same mask; computed (with ``wlen``) when absent.
+    wlen : number > 1, optional
+        Used only to compute the prominences.
+    backend : {'auto', 'numpy', 'cpu', 'cuda'}, default 'auto'
+
+    Returns
+    -------
+    widths, width_heights, left_ips, right_ips : float64 arrays, one per mark
+        Flat, in the order of ``numpy.nonzero(numpy.moveaxis(mask, axis, -1))``.
+
+    Examples
+    --------
+    >>> import numpy as np, fastsmp
+    >>> x = np.array([0, 1, 4, 1, 0, 2, 0])
+    >>> widths, heights, left, right = fastsmp.peak_widths(x, fastsmp.find_peaks(x))
+    >>> widths, heights
+    (array([1.66666667, 1.        ]), array([2., 1.]))
+    """
+    selection = _args.Selection(wlen=_args.wlen(wlen), rel_height=_args.rel_height(rel_height),
+                                need_prominence=prominence_data is None, need_width=True)
+    return _measure(a, mask, axis, backend, selection, prominence_data, PROPERTIES["width"][3:])
+
+
+def _measure(a, mask, axis, backend, selection, prominence_data, names):
+    prep = prepare(a, backend)
+    with prep.memory():
+        shape = tuple(prep.array.shape)
+        (ax,) = _args.axes(axis, len(shape), single=True)
+        marks = _marks(prep, mask, ax)
+        if prominence_data is not None:
+            prominence_data = _prominence_data(prep, marks, prominence_data)
+        props = prep.backend.measure_peaks_lines(prep.line_view(ax), marks, selection, prominence_data, names)
+        return tuple(prep.wrap(props[name]) for name in names)
+
+
+def _prominence_data(prep, marks, data):
+    """``(prominences, left_bases, right_bases)`` checked as SciPy checks
+    them, as arrays of the backend's kind."""
+    try:
+        prominences, left_bases, right_bases = data
+    except (TypeError, ValueError):
+        raise ValueError("prominence_data must be a tuple of three arrays (prominences, left_bases, right_bases)") from None
+    host = [_on_host(d) for d in (prominences, left_bases, right_bases)]
+    positions = _mark_positions(prep, marks)
+    if not all(h.ndim == 1 and h.shape == positions.shape for h in host):
+        raise ValueError(
+            f"arrays in `prominence_data` must have the same shape as the peaks ({positions.size} marks); "
+            f"got shapes {[h.shape for h in host]}"
+        )
+    prom = host[0].astype(np.float64)
+    bases = [h.astype(np.int64) for h in host[1:]]
+    n = marks.shape[1]
+    bad = ~((0 <= bases[0]) & (bases[0] <= positions) & (positions <= bases[1]) & (bases[1] < n))
+    if bad.any():
+        raise ValueError(f"prominence data is invalid for peak {positions[np.argmax(bad)]}")
+    if prep.backend.on_device:
+        return tuple(device.to_device(h) for h in [prom, *bases])
+    return (prom, *bases)
+
+
+def peak_offsets(mask, axis=-1):
+    """Where each line's peaks are in the flat property arrays.
+
+    Parameters
+    ----------
+    mask : bool array (NumPy, torch, or GPU array)
+        A mask from :func:`find_peaks` (or any bool array).
+    axis : int, default -1
+        The axis the lines run along.
+
+    Returns
+    -------
+    offsets : int64 NumPy array, one more than there are lines
+        The peaks of line ``i`` (lines in C order of the other axes) are
+        entries ``offsets[i]:offsets[i + 1]`` of every property array;
+        ``numpy.split(values, offsets[1:-1])`` gives one array per line.
+        ``numpy.nonzero(numpy.moveaxis(mask, axis, -1))`` gives each peak's
+        line coordinates and position.
+
+    Examples
+    --------
+    >>> import numpy as np, fastsmp
+    >>> mask = fastsmp.find_peaks(np.array([[0, 1, 0, 1, 0], [0, 0, 0, 0, 0], [0, 1, 0, 0, 0]]))
+    >>> fastsmp.peak_offsets(mask)
+    array([0, 2, 2, 3])
+    """
+    mask = _on_host(mask)
+    if mask.ndim == 0:
+        raise ValueError("mask must have at least one dimension")
+    (ax,) = _args.axes(axis, mask.ndim, single=True)
+    counts = np.count_nonzero(np.moveaxis(mask, ax, -1).reshape(-1, mask.shape[ax]), axis=1)
+    offsets = np.zeros(counts.size + 1, np.int64)
+    np.cumsum(counts, out=offsets[1:])
+    return offsets
 
 
 def curvature(x, axis=-1, *, backend="auto"):

@@ -127,6 +127,83 @@ def filters(height, threshold):
     return Filters(hmin, hmax, tmin, tmax)
 
 
+class Selection(NamedTuple):
+    """SciPy's other peak rules (``plateau_size``, ``distance``,
+    ``prominence``, ``width`` with ``wlen`` and ``rel_height``), validated:
+    ``(min, max)`` pairs with ``None`` for an absent bound, ``distance`` as
+    given (the kernels round it up, as SciPy does), ``wlen`` rounded up to an
+    int or -1 for the whole line."""
+
+    plateau_size: tuple = (None, None)
+    distance: float | None = None
+    prominence: tuple = (None, None)
+    width: tuple = (None, None)
+    wlen: int = -1
+    rel_height: float = 0.5
+    #: whether prominences are computed (a ``prominence`` or ``width`` rule, or asked for)
+    need_prominence: bool = False
+    #: whether widths are computed (a ``width`` rule, or asked for)
+    need_width: bool = False
+
+
+def _real(value, name):
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a real number; got {value!r}") from None
+    if math.isnan(v):
+        raise ValueError(f"{name} is NaN")
+    return v
+
+
+def distance(value):
+    """SciPy's ``distance``: None, or a number >= 1."""
+    if value is None:
+        return None
+    v = _real(value, "distance")
+    if v < 1:
+        raise ValueError(f"`distance` must be greater or equal to 1; got {value!r}")
+    return v
+
+
+def wlen(value):
+    """SciPy's ``_arg_wlen_as_expected``: None is -1 (the whole line); a
+    number above 1 is rounded up to an int; anything else a ValueError."""
+    if value is None:
+        return -1
+    v = _real(value, "wlen")
+    if not 1 < v:
+        raise ValueError(f"`wlen` must be larger than 1, was {value}")
+    if v > 2**62:
+        return -1  # a window wider than any line (SciPy overflows on inf)
+    return int(math.ceil(v))
+
+
+def rel_height(value):
+    """SciPy's ``rel_height``: a number >= 0."""
+    v = _real(value, "rel_height")
+    if v < 0:
+        raise ValueError(f"`rel_height` must be greater or equal to 0.0; got {value!r}")
+    return v
+
+
+def selection(plateau_size=None, distance_=None, prominence=None, width=None, wlen_=None, rel_height_=0.5, *,
+              need_prominence=False, need_width=False):
+    """The :class:`Selection` of SciPy-style arguments; ``None`` where no rule
+    is set and nothing is to be measured (the fast peak kernels then apply)."""
+    plateau = interval(plateau_size, "plateau_size")
+    prom = interval(prominence, "prominence")
+    wid = interval(width, "width")
+    d = distance(distance_)
+    window = wlen(wlen_)
+    rh = rel_height(rel_height_)
+    need_width = need_width or width is not None
+    need_prominence = need_prominence or need_width or prominence is not None
+    if plateau == (None, None) and d is None and not need_prominence and plateau_size is None:
+        return None
+    return Selection(plateau, d, prom, wid, window, rh, need_prominence, need_width)
+
+
 def rtol(value, work):
     """The noise floor's ``rtol`` as a scalar of the working dtype ``work``;
     ``None`` is 8 x its machine epsilon (SPEC section 4)."""

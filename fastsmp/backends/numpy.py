@@ -10,6 +10,8 @@ along axis 1, already in the working dtype (the dispatcher makes both).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .host import cast, on_device, to_host, zeros  # noqa: F401 (the backend interface)
@@ -117,3 +119,205 @@ def sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
 def smp_maps(x, rtol, filters):
     """No fused pass over two axes here: the dispatcher adds the lines."""
     return None
+
+
+# --------------------------------------------------------------------------
+# SciPy's other peak rules (distance, prominence, width, plateau_size):
+# scipy.signal.find_peaks's steps, one line at a time, in plain Python
+# --------------------------------------------------------------------------
+
+
+def _lines64(a):
+    """The lines of an ``(outer, n, inner)`` view as float64 rows, C order."""
+    outer, n, inner = a.shape
+    return np.ascontiguousarray(np.moveaxis(a, 1, 2).reshape(outer * inner, n), dtype=np.float64)
+
+
+def _local_maxima(x):
+    """SciPy's ``_local_maxima_1d``: midpoints, left and right edges."""
+    peaks, lefts, rights = [], [], []
+    i, i_max = 1, x.size - 1
+    while i < i_max:
+        if x[i - 1] < x[i]:
+            ahead = i + 1
+            while ahead < i_max and x[ahead] == x[i]:
+                ahead += 1
+            if x[ahead] < x[i]:
+                lefts.append(i)
+                rights.append(ahead - 1)
+                peaks.append((i + ahead - 1) // 2)
+                i = ahead
+        i += 1
+    return (np.array(peaks, np.int64), np.array(lefts, np.int64), np.array(rights, np.int64))
+
+
+def _within(values, bounds):
+    lo, hi = bounds
+    keep = np.ones(values.size, bool)
+    if lo is not None:
+        keep &= lo <= values
+    if hi is not None:
+        keep &= values <= hi
+    return keep
+
+
+def _by_distance(peaks, heights, distance):
+    """SciPy's ``_select_by_peak_distance``."""
+    keep = np.ones(peaks.size, bool)
+    d = math.ceil(distance)
+    for j in np.argsort(heights)[::-1]:
+        if not keep[j]:
+            continue
+        k = j - 1
+        while 0 <= k and peaks[j] - peaks[k] < d:
+            keep[k] = False
+            k -= 1
+        k = j + 1
+        while k < peaks.size and peaks[k] - peaks[j] < d:
+            keep[k] = False
+            k += 1
+    return keep
+
+
+def _prominences(x, peaks, wlen):
+    """SciPy's ``_peak_prominences``."""
+    prom = np.empty(peaks.size)
+    lbs = np.empty(peaks.size, np.int64)
+    rbs = np.empty(peaks.size, np.int64)
+    for t, peak in enumerate(peaks):
+        i_min, i_max = 0, x.size - 1
+        if 2 <= wlen:
+            i_min, i_max = max(peak - wlen // 2, i_min), min(peak + wlen // 2, i_max)
+        i = lbs[t] = peak
+        left_min = x[peak]
+        while i_min <= i and x[i] <= x[peak]:
+            if x[i] < left_min:
+                left_min, lbs[t] = x[i], i
+            i -= 1
+        i = rbs[t] = peak
+        right_min = x[peak]
+        while i <= i_max and x[i] <= x[peak]:
+            if x[i] < right_min:
+                right_min, rbs[t] = x[i], i
+            i += 1
+        prom[t] = x[peak] - (right_min if right_min > left_min else left_min)
+    return prom, lbs, rbs
+
+
+def _widths(x, peaks, rel_height, prom, lbs, rbs):
+    """SciPy's ``_peak_widths``: widths, width heights, left and right
+    interpolated positions."""
+    out = np.empty((4, peaks.size))
+    for t, peak in enumerate(peaks):
+        height = x[peak] - prom[t] * rel_height
+        i = peak
+        while lbs[t] < i and height < x[i]:
+            i -= 1
+        left = float(i)
+        if x[i] < height:
+            left += (height - x[i]) / (x[i + 1] - x[i])
+        i = peak
+        while i < rbs[t] and height < x[i]:
+            i += 1
+        right = float(i)
+        if x[i] < height:
+            right -= (height - x[i]) / (x[i - 1] - x[i])
+        out[:, t] = right - left, height, left, right
+    return tuple(out)
+
+
+def _select_line(x, sel, filters):
+    """SciPy's ``find_peaks`` on one float64 line: peaks and every property."""
+    hmin, hmax, tmin, tmax = filters
+    peaks, lefts, rights = _local_maxima(x)
+    props = {"plateau_sizes": rights - lefts + 1, "left_edges": lefts, "right_edges": rights}
+    keep = _within(props["plateau_sizes"].astype(np.float64), sel.plateau_size)
+    props["peak_heights"] = x[peaks]
+    keep &= _within(props["peak_heights"], (hmin, hmax))
+    left, right = x[peaks] - x[peaks - 1], x[peaks] - x[peaks + 1]
+    props["left_thresholds"], props["right_thresholds"] = left, right
+    if tmin is not None:
+        keep &= tmin <= np.minimum(left, right)
+    if tmax is not None:
+        keep &= np.maximum(left, right) <= tmax
+    peaks, props = peaks[keep], {k: v[keep] for k, v in props.items()}
+    if sel.distance is not None:
+        keep = _by_distance(peaks, props["peak_heights"], sel.distance)
+        peaks, props = peaks[keep], {k: v[keep] for k, v in props.items()}
+    if sel.need_prominence:
+        props.update(zip(("prominences", "left_bases", "right_bases"), _prominences(x, peaks, sel.wlen)))
+        keep = _within(props["prominences"], sel.prominence)
+        peaks, props = peaks[keep], {k: v[keep] for k, v in props.items()}
+    if sel.need_width:
+        props.update(zip(("widths", "width_heights", "left_ips", "right_ips"),
+                         _widths(x, peaks, sel.rel_height, props["prominences"], props["left_bases"],
+                                 props["right_bases"])))
+        keep = _within(props["widths"], sel.width)
+        peaks, props = peaks[keep], {k: v[keep] for k, v in props.items()}
+    return peaks, props
+
+
+def _mask_of(shape, line_peaks):
+    outer, n, inner = shape
+    mask = np.zeros((outer * inner, n), bool)
+    for line, peaks in enumerate(line_peaks):
+        mask[line, peaks] = True
+    return np.ascontiguousarray(np.moveaxis(mask.reshape(outer, inner, n), 2, 1))
+
+
+def select_peaks_lines(a, selection, filters, names):
+    """SciPy's ``find_peaks`` with every rule on every line: the bool mask
+    and the properties ``names``, flat in line order."""
+    results = [_select_line(x, selection, filters) for x in _lines64(a)]
+    props = {name: np.concatenate([np.zeros(0, _DTYPES[name])] + [p[name] for _, p in results])
+             for name in names}
+    return _mask_of(a.shape, [peaks for peaks, _ in results]), props
+
+
+_DTYPES = dict.fromkeys(("plateau_sizes", "left_edges", "right_edges", "left_bases", "right_bases"), np.int64)
+_DTYPES.update(dict.fromkeys(("peak_heights", "left_thresholds", "right_thresholds", "prominences", "widths",
+                              "width_heights", "left_ips", "right_ips"), np.float64))
+
+
+def measure_peaks_lines(a, mask, selection, prominence_data, names):
+    """``peak_prominences`` / ``peak_widths`` at the positions ``mask``
+    marks on every line (``prominence_data``: three flat arrays, or None)."""
+    lines = _lines64(a)
+    marks = np.moveaxis(mask, 1, 2).reshape(lines.shape)
+    props = {name: [] for name in names}
+    at = 0
+    for x, m in zip(lines, marks):
+        peaks = np.flatnonzero(m)
+        if prominence_data is None:
+            prom, lbs, rbs = _prominences(x, peaks, selection.wlen)
+        else:
+            prom, lbs, rbs = (d[at:at + peaks.size] for d in prominence_data)
+        at += peaks.size
+        got = {"prominences": prom, "left_bases": lbs, "right_bases": rbs}
+        if selection.need_width:
+            got.update(zip(("widths", "width_heights", "left_ips", "right_ips"),
+                           _widths(x, peaks, selection.rel_height, prom, lbs, rbs)))
+        for name in names:
+            props[name].append(got[name])
+    return {name: np.concatenate([np.zeros(0, _DTYPES[name])] + parts) for name, parts in props.items()}
+
+
+def smp_selected_lines(v, rtol, filters, selection):
+    """SPEC 6 with SciPy's other rules: per line, the float64 sum in order of
+    the heights of the peaks of ``a`` that every rule keeps, and their count;
+    NaN and 0 for a line that holds a NaN or an inf (SPEC 7)."""
+    outer, n, inner = v.shape
+    sums = np.zeros(outer * inner)
+    counts = np.zeros(outer * inner, np.int64)
+    if n >= 3:
+        a = floored_magnitude(v, rtol)
+        for line, x in enumerate(_lines64(a)):
+            _, props = _select_line(x, selection, filters)
+            total = 0.0
+            for h in props["peak_heights"]:
+                total += h
+            sums[line], counts[line] = total, props["peak_heights"].size
+    finite = np.isfinite(v).all(axis=1).ravel()
+    sums[~finite] = np.nan
+    counts[~finite] = 0
+    return sums, counts

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import peak_table
 from ..spec import kernel_filters
 from ..host import cast, on_device, to_host, zeros  # noqa: F401 (the backend interface)
+from . import selection as peak_selection
 from .maps import smp_maps as _smp_maps
 from .panels import curvature_panels, find_peaks_panels, smp_panels
 from .rows import BLOCK, curvature_rows, find_peaks_rows, smp_peakless, smp_rows
@@ -112,3 +114,19 @@ def curvature_lines(x):
 
 def sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
     _sum_blocks(line_sums, line_counts, order, block_sums, block_counts)
+
+
+def select_peaks_lines(a, selection, filters, names):
+    with serialized():
+        return peak_table.find(peak_selection, _read_only(a), selection, filters, names)
+
+
+def measure_peaks_lines(a, mask, selection, prominence_data, names):
+    with serialized():
+        return peak_table.measure_marks(peak_selection, _read_only(a), _read_only(mask), selection, prominence_data,
+                                        names)
+
+
+def smp_selected_lines(v, rtol, filters, selection):
+    with serialized():
+        return peak_table.smp_selected(peak_selection, _read_only(v), rtol, filters, selection)

@@ -31,7 +31,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import peak_table
 from ..spec import kernel_filters
+from . import selection as peak_selection
 from .memory import device_array, on_stream, to_device, to_host
 
 name = "cuda"
@@ -205,3 +207,15 @@ def smp_maps(x, rtol, filters):
 
 __all__ = ["name", "on_device", "smp_lines", "smp_maps", "find_peaks_lines", "curvature_lines", "sum_blocks", "zeros",
            "cast", "to_host", "config", "LaunchConfig", "launch"]
+
+
+def select_peaks_lines(a, selection, filters, names):
+    return peak_table.find(peak_selection, a, selection, filters, names)
+
+
+def measure_peaks_lines(a, mask, selection, prominence_data, names):
+    return peak_table.measure_marks(peak_selection, a, mask, selection, prominence_data, names)
+
+
+def smp_selected_lines(v, rtol, filters, selection):
+    return peak_table.smp_selected(peak_selection, v, rtol, filters, selection)

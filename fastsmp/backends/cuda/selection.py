@@ -1,0 +1,181 @@
+"""SciPy's peak rules on CUDA: one thread per line around each body of
+:mod:`fastsmp.backends.peak_rules`, for :mod:`fastsmp.backends.peak_table`.
+
+The same loops as :mod:`fastsmp.backends.cpu.selection`, with the same
+names; a line's walk is sequential, as SciPy's is, so a launch has as many
+threads as lines. Kernels are built on first use (importing this module
+never touches the CUDA driver; the cuda backend imports it on first use) and queued on the call's stream.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from numba import cuda  # a module global: the simulator swaps it inside kernels
+
+from ..peak_rules import compact, count_kept, floored, keep_distant, line_total, mark, marked, maxima, measure
+from .memory import device_array, on_stream
+from .memory import to_device as _to_device
+from .memory import to_host as _to_host
+
+#: threads per block of the one-thread-per-line kernels
+THREADS = 128
+
+
+@functools.lru_cache(maxsize=None)
+def _kernels():
+    maxima_ = maxima("cuda")
+    measure_ = measure("cuda")
+    floored_ = floored("cuda")
+    marked_, keep_distant_, count_kept_ = marked.cuda, keep_distant.cuda, count_kept.cuda
+    compact_, mark_, line_total_ = compact.cuda, mark.cuda, line_total.cuda
+
+    @cuda.jit
+    def maxima_lines(x, rules, filters, offsets, store, peaks, heights, lefts, rights, sizes, left_thresholds,
+                     right_thresholds):
+        line = cuda.grid(1)
+        if line < offsets.size - 1:
+            inner = x.shape[2]
+            count = maxima_(x, line // inner, line % inner, rules, filters, offsets[line], store, peaks, heights,
+                            lefts, rights, sizes, left_thresholds, right_thresholds)
+            if store == 0:
+                offsets[line + 1] = count
+
+    @cuda.jit
+    def marked_lines(mask, offsets, store, peaks):
+        line = cuda.grid(1)
+        if line < offsets.size - 1:
+            inner = mask.shape[2]
+            count = marked_(mask, line // inner, line % inner, offsets[line], store, peaks)
+            if not store:
+                offsets[line + 1] = count
+
+    @cuda.jit
+    def keep_distant_lines(offsets, peaks, order, keep, distance):
+        line = cuda.grid(1)
+        if line < offsets.size - 1:
+            keep_distant_(peaks, order, keep, offsets[line], offsets[line + 1], distance)
+
+    @cuda.jit
+    def measure_lines(x, rules, offsets, peaks, keep, given, prominences, left_bases, right_bases, widths,
+                      width_heights, left_ips, right_ips):
+        line = cuda.grid(1)
+        if line < offsets.size - 1:
+            inner = x.shape[2]
+            measure_(x, line // inner, line % inner, rules, offsets[line], offsets[line + 1], peaks, keep, given,
+                     prominences, left_bases, right_bases, widths, width_heights, left_ips, right_ips)
+
+    @cuda.jit
+    def count_kept_lines(offsets, keep, counted):
+        line = cuda.grid(1)
+        if line < offsets.size - 1:
+            counted[line + 1] = count_kept_(keep, offsets[line], offsets[line + 1])
+
+    @cuda.jit
+    def compact_lines(offsets, keep, new_offsets, src, dst):
+        line = cuda.grid(1)
+        if line < offsets.size - 1:
+            compact_(keep, offsets[line], offsets[line + 1], src, new_offsets[line], dst)
+
+    @cuda.jit
+    def mark_lines(mask, offsets, keep, peaks):
+        line = cuda.grid(1)
+        if line < offsets.size - 1:
+            inner = mask.shape[2]
+            mark_(mask, line // inner, line % inner, keep, offsets[line], offsets[line + 1], peaks)
+
+    @cuda.jit
+    def total_lines(offsets, keep, heights, sums, counts):
+        line = cuda.grid(1)
+        if line < offsets.size - 1:
+            sums[line], counts[line] = line_total_(keep, offsets[line], offsets[line + 1], heights)
+
+    @cuda.jit
+    def floored_lines(v, rtol, a, finite):
+        line = cuda.grid(1)
+        if line < finite.size:
+            inner = v.shape[2]
+            finite[line] = floored_(v, line // inner, line % inner, rtol, a)
+
+    @cuda.jit
+    def void_lines(finite, sums, counts):
+        line = cuda.grid(1)
+        if line < finite.size and not finite[line]:
+            sums[line] = np.nan
+            counts[line] = 0
+
+    @cuda.jit
+    def fill(flat, value):
+        k = cuda.grid(1)
+        if k < flat.size:
+            flat[k] = value
+
+    return dict(maxima_lines=maxima_lines, marked_lines=marked_lines, keep_distant_lines=keep_distant_lines,
+                measure_lines=measure_lines, count_kept_lines=count_kept_lines, compact_lines=compact_lines,
+                mark_lines=mark_lines, total_lines=total_lines, floored_lines=floored_lines, void_lines=void_lines,
+                fill=fill)
+
+
+def _launch(name, threads_for, *args):
+    blocks = max(1, -(-threads_for // THREADS))
+    on_stream(_kernels()[name], blocks, THREADS)(*args)
+
+
+def maxima_lines(x, rules, filters, offsets, *rest):
+    _launch("maxima_lines", offsets.size - 1, x, rules, filters, offsets, *rest)
+
+
+def marked_lines(mask, offsets, store, peaks):
+    _launch("marked_lines", offsets.size - 1, mask, offsets, store, peaks)
+
+
+def keep_distant_lines(offsets, *rest):
+    _launch("keep_distant_lines", offsets.size - 1, offsets, *rest)
+
+
+def measure_lines(x, rules, offsets, *rest):
+    _launch("measure_lines", offsets.size - 1, x, rules, offsets, *rest)
+
+
+def count_kept_lines(offsets, keep, counted):
+    _launch("count_kept_lines", offsets.size - 1, offsets, keep, counted)
+
+
+def compact_lines(offsets, *rest):
+    _launch("compact_lines", offsets.size - 1, offsets, *rest)
+
+
+def mark_lines(mask, offsets, *rest):
+    _launch("mark_lines", offsets.size - 1, mask, offsets, *rest)
+
+
+def total_lines(offsets, *rest):
+    _launch("total_lines", offsets.size - 1, offsets, *rest)
+
+
+def floored_lines(v, rtol, a, finite):
+    _launch("floored_lines", finite.size, v, rtol, a, finite)
+
+
+def void_lines(finite, sums, counts):
+    _launch("void_lines", finite.size, finite, sums, counts)
+
+
+def empty(shape, dtype):
+    return device_array(shape, dtype)
+
+
+def full(shape, dtype, value):
+    dev = device_array(shape, dtype)
+    if dev.size:
+        _launch("fill", dev.size, dev.reshape(dev.size), value)
+    return dev
+
+
+def to_host(arr):
+    return _to_host(arr)
+
+
+def to_device(host):
+    return _to_device(host)

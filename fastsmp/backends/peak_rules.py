@@ -1,0 +1,327 @@
+"""SciPy's peak selection for one line, written once for every compiled target.
+
+``scipy.signal.find_peaks`` finds the local maxima of a line (plateaus
+reported at their middle), then drops peaks by ``plateau_size``, ``height``
+and ``threshold`` (each a test of one peak), by ``distance`` (smaller peaks
+go first), by ``prominence`` and by ``width``, in that order, each rule
+applied to the survivors of the ones before. The bodies below are those
+steps for one line of a ``(outer, n, inner)`` view, line ``(o, i)`` being
+``x[o, :, i]``, each sample read as float64 as SciPy reads it. The CPU runs
+them in parallel loops over lines (:mod:`fastsmp.backends.cpu.selection`),
+CUDA one thread per line (:mod:`fastsmp.backends.cuda.selection`); the
+tables of peaks they fill, and the order of the steps, are
+:mod:`fastsmp.backends.peak_table`'s.
+
+The arithmetic follows SciPy's ``_peak_finding_utils.pyx`` operation for
+operation, so that float properties are SciPy's bits.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .spec import KernelFilters, _jit, curvature, elementwise, keep_peak, magnitude
+
+
+class PeakRules(NamedTuple):
+    """The bounds of every rule, as the kernels take them: float64, NaN for
+    an absent bound (validation rejects NaN, so it is free as a marker).
+
+    ``height`` and ``threshold`` travel apart, as
+    :class:`~fastsmp.backends.spec.KernelFilters`, shared with the SMP kernels.
+    """
+
+    plateau_min: float
+    plateau_max: float
+    distance: float  #: SciPy's ``ceil(distance)``; NaN: no distance rule
+    prominence_min: float
+    prominence_max: float
+    width_min: float
+    width_max: float
+    wlen: float  #: SciPy's ``wlen`` after rounding up; -1: the whole line
+    rel_height: float
+    need_prominence: float  #: 1.0 where prominences are computed (a rule or a property needs them)
+    need_width: float  #: 1.0 where widths are computed
+
+
+#: :func:`maxima` stores positions and heights
+STORE_PEAKS = 1
+#: ... plateau edges and sizes
+STORE_EDGES = 2
+#: ... the differences to both neighbours
+STORE_THRESHOLDS = 4
+
+
+@elementwise
+def within(lo, hi, value):
+    """SciPy's ``_select_by_property``: ``lo <= value <= hi``, an absent (NaN)
+    bound passing."""
+    return ((lo != lo) | (lo <= value)) & ((hi != hi) | (value <= hi))
+
+
+@functools.lru_cache(maxsize=None)
+def maxima(target):
+    """``maxima(x, o, i, rules, filters, start, store, peaks, heights, lefts,
+    rights, sizes, left_thresholds, right_thresholds) -> count``:
+    SciPy's ``_local_maxima_1d`` on line ``(o, i)``, keeping the maxima that
+    pass the ``plateau_size``, ``height`` and ``threshold`` rules. ``store``
+    is a sum of :data:`STORE_PEAKS` (each kept maximum's position and float64
+    height go to ``peaks``/``heights`` at ``start``, ``start +
+    1``, ...), :data:`STORE_EDGES` (plateau edges and size) and
+    :data:`STORE_THRESHOLDS` (the differences to the neighbours); 0 only
+    counts. Arrays a call does not store into may be empty."""
+    within_ = within.on(target)
+    keep = keep_peak.on(target)
+
+    def body(x, o, i, rules, filters, start, store, peaks, heights, lefts, rights, sizes, left_thresholds,
+             right_thresholds):
+        n = x.shape[1]
+        count = 0
+        j = 1
+        while j < n - 1:
+            cur = np.float64(x[o, j, i])
+            if np.float64(x[o, j - 1, i]) < cur:  # a rise: j opens a candidate
+                ahead = j + 1
+                while ahead < n - 1 and np.float64(x[o, ahead, i]) == cur:  # along the plateau
+                    ahead += 1
+                if np.float64(x[o, ahead, i]) < cur:  # it ends in a fall: a maximum
+                    mid = (j + ahead - 1) // 2
+                    size = np.float64(ahead - j)
+                    left = cur - np.float64(x[o, mid - 1, i])
+                    right = cur - np.float64(x[o, mid + 1, i])
+                    if within_(rules.plateau_min, rules.plateau_max, size) and keep(cur, left, right, filters):
+                        at = start + count
+                        if store & STORE_PEAKS:
+                            peaks[at] = mid
+                            heights[at] = cur
+                        if store & STORE_EDGES:
+                            lefts[at] = j
+                            rights[at] = ahead - 1
+                            sizes[at] = ahead - j
+                        if store & STORE_THRESHOLDS:
+                            left_thresholds[at] = left
+                            right_thresholds[at] = right
+                        count += 1
+                    j = ahead  # the plateau is done; the next candidate rises after it
+            j += 1
+        return count
+
+    return _jit(target, body)
+
+
+@elementwise
+def keep_distant(peaks, heights_order, keep, start, stop, distance):
+    """SciPy's ``_select_by_peak_distance`` on entries ``start..stop - 1``:
+    from the highest peak down (``heights_order`` is the argsort of their
+    heights within the line, as SciPy takes it), drop the peaks closer than
+    ``distance`` (already rounded up) to a peak still kept."""
+    for t in range(stop - start - 1, -1, -1):
+        j = start + heights_order[start + t]
+        if keep[j] == 0:
+            continue
+        k = j - 1
+        while start <= k and peaks[j] - peaks[k] < distance:
+            keep[k] = 0
+            k -= 1
+        k = j + 1
+        while k < stop and peaks[k] - peaks[j] < distance:
+            keep[k] = 0
+            k += 1
+
+
+@elementwise
+def prominence(x, o, i, peak, wlen):
+    """SciPy's ``_peak_prominences`` for one peak: ``(prominence, left_base,
+    right_base)``. A base is the lowest sample between the peak and the first
+    higher sample (or the window's edge, ``wlen >= 2``) on its side; a NaN
+    stops the search as a higher sample would (every comparison with it is
+    false, as in SciPy's loop)."""
+    n = x.shape[1]
+    i_min = 0
+    i_max = n - 1
+    if 2 <= wlen:
+        half = np.int64(wlen) // 2
+        i_min = max(peak - half, i_min)
+        i_max = min(peak + half, i_max)
+    top = np.float64(x[o, peak, i])
+    left_base = peak
+    left_min = top
+    j = peak
+    while i_min <= j and np.float64(x[o, j, i]) <= top:
+        if np.float64(x[o, j, i]) < left_min:
+            left_min = np.float64(x[o, j, i])
+            left_base = j
+        j -= 1
+    right_base = peak
+    right_min = top
+    j = peak
+    while j <= i_max and np.float64(x[o, j, i]) <= top:
+        if np.float64(x[o, j, i]) < right_min:
+            right_min = np.float64(x[o, j, i])
+            right_base = j
+        j += 1
+    base = left_min  # Cython's max(left_min, right_min)
+    if right_min > base:
+        base = right_min
+    return top - base, left_base, right_base
+
+
+@elementwise
+def width(x, o, i, peak, prominence, left_base, right_base, rel_height):
+    """SciPy's ``_peak_widths`` for one peak: ``(width, width_height,
+    left_ip, right_ip)``, the line crossing ``x[peak] - prominence *
+    rel_height`` found between the bases and interpolated linearly."""
+    top = np.float64(x[o, peak, i])
+    height = top - prominence * rel_height
+    j = peak
+    while left_base < j and height < np.float64(x[o, j, i]):
+        j -= 1
+    left_ip = np.float64(j)
+    if np.float64(x[o, j, i]) < height:  # the crossing lies between samples
+        left_ip += (height - np.float64(x[o, j, i])) / (np.float64(x[o, j + 1, i]) - np.float64(x[o, j, i]))
+    j = peak
+    while j < right_base and height < np.float64(x[o, j, i]):
+        j += 1
+    right_ip = np.float64(j)
+    if np.float64(x[o, j, i]) < height:
+        right_ip -= (height - np.float64(x[o, j, i])) / (np.float64(x[o, j - 1, i]) - np.float64(x[o, j, i]))
+    return right_ip - left_ip, height, left_ip, right_ip
+
+
+@functools.lru_cache(maxsize=None)
+def measure(target):
+    """``measure(x, o, i, rules, start, stop, peaks, keep, given, prominences,
+    left_bases, right_bases, widths, width_heights, left_ips, right_ips)``:
+    on entries ``start..stop - 1`` still kept, the prominence and bases
+    (unless ``given``: then read from the arrays, as ``peak_widths`` takes
+    ``prominence_data``), the ``prominence`` rule, the widths, the ``width``
+    rule (SciPy computes the widths of the peaks the prominence rule kept)."""
+    within_ = within.on(target)
+    prominence_ = prominence.on(target)
+    width_ = width.on(target)
+
+    def body(x, o, i, rules, start, stop, peaks, keep, given, prominences, left_bases, right_bases,
+             widths, width_heights, left_ips, right_ips):
+        for k in range(start, stop):
+            if keep[k] == 0:
+                continue
+            if rules.need_prominence != 0 and not given:
+                p, lb, rb = prominence_(x, o, i, peaks[k], rules.wlen)
+                prominences[k] = p
+                left_bases[k] = lb
+                right_bases[k] = rb
+            if not within_(rules.prominence_min, rules.prominence_max, prominences[k]):
+                keep[k] = 0
+                continue
+            if rules.need_width != 0:
+                w, h, li, ri = width_(x, o, i, peaks[k], prominences[k], left_bases[k], right_bases[k],
+                                     rules.rel_height)
+                widths[k] = w
+                width_heights[k] = h
+                left_ips[k] = li
+                right_ips[k] = ri
+                if not within_(rules.width_min, rules.width_max, w):
+                    keep[k] = 0
+
+    return _jit(target, body)
+
+
+@elementwise
+def count_kept(keep, start, stop):
+    """How many of entries ``start..stop - 1`` are kept."""
+    c = 0
+    for k in range(start, stop):
+        c += keep[k]
+    return c
+
+
+@elementwise
+def compact(keep, start, stop, src, at, dst):
+    """Copy the kept entries of ``src[start..stop - 1]``, in order, to ``dst``
+    from ``at``."""
+    t = at
+    for k in range(start, stop):
+        if keep[k] != 0:
+            dst[t] = src[k]
+            t += 1
+
+
+@elementwise
+def marked(mask, o, i, start, store, peaks):
+    """The positions ``p`` with ``mask[o, p, i]`` (``peak_prominences`` and
+    ``peak_widths`` take any positions): their count, and with ``store``
+    written to ``peaks`` from ``start``."""
+    count = 0
+    for p in range(mask.shape[1]):
+        if mask[o, p, i]:
+            if store:
+                peaks[start + count] = p
+            count += 1
+    return count
+
+
+@elementwise
+def mark(mask, o, i, keep, start, stop, peaks):
+    """Set ``mask[o, p, i]`` at every kept peak ``p`` of the line."""
+    for k in range(start, stop):
+        if keep[k] != 0:
+            mask[o, peaks[k], i] = True
+
+
+@elementwise
+def line_total(keep, start, stop, heights):
+    """The sum of the kept heights, in order (float64), and their count."""
+    s = 0.0
+    c = 0
+    for k in range(start, stop):
+        if keep[k] != 0:
+            s += heights[k]
+            c += 1
+    return s, c
+
+
+@functools.lru_cache(maxsize=None)
+def floored(target):
+    """``floored(v, o, i, rtol, a) -> finite``: the floored magnitude of SPEC
+    4 of line ``(o, i)`` of ``v`` into ``a[o, :, i]`` (the signal whose peaks
+    the SMP adds up), and whether every sample of the line is finite (SPEC 7)."""
+    curv = curvature.on(target)
+    mag = magnitude.on(target)
+
+    def body(v, o, i, rtol, a):
+        finite = True
+        for j in range(v.shape[1]):
+            s = v[o, j, i]
+            finite = finite and (s - s) == (s - s)  # False for NaN and +-inf
+        for j in range(v.shape[1] - 2):
+            v0, v1, v2 = v[o, j, i], v[o, j + 1, i], v[o, j + 2, i]
+            a[o, j, i] = mag(curv(v0, v1, v2), v0, v1, v2, rtol)
+        return finite
+
+    return _jit(target, body)
+
+
+def rules(selection):
+    """The :class:`PeakRules` of a validated :class:`fastsmp._args.Selection`."""
+
+    def f(b):
+        return np.nan if b is None else float(b)
+
+    s = selection
+    return PeakRules(
+        f(s.plateau_size[0]), f(s.plateau_size[1]),
+        np.nan if s.distance is None else float(math.ceil(s.distance)),
+        f(s.prominence[0]), f(s.prominence[1]), f(s.width[0]), f(s.width[1]),
+        float(s.wlen), float(s.rel_height), float(s.need_prominence), float(s.need_width),
+    )
+
+
+def filters_always(filters):
+    """The :class:`~fastsmp.backends.spec.KernelFilters` of ``(hmin, hmax,
+    tmin, tmax)``, NaN for absent bounds even when all are absent: the
+    selection kernels compile one variant, not two."""
+    return KernelFilters(*(np.nan if b is None else float(b) for b in filters))

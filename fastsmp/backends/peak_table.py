@@ -1,0 +1,217 @@
+"""The table of peaks of every line: SciPy's peak rules, in SciPy's order,
+over all lines at once, on a target's kernels.
+
+A table holds one entry per candidate peak, the entries of line ``L`` (C
+order over ``(outer, inner)``) at ``offsets[L]:offsets[L + 1]``, with a
+``keep`` flag that the rules clear. The steps (:func:`select`):
+
+1. count the local maxima of every line that pass the per-peak rules
+   (``plateau_size``, ``height``, ``threshold``), add the counts up into
+   ``offsets`` on the host, and fill the table;
+2. ``distance``: order each line's peaks by height on the host with
+   ``numpy.argsort``, as SciPy does (so ties fall as they fall in SciPy on
+   the same machine), then drop the smaller peaks of each line in parallel;
+3. prominences, the ``prominence`` rule, widths, the ``width`` rule;
+4. :func:`kept` compacts the kept entries, :func:`mark` draws the mask,
+   :func:`totals` adds the kept heights of each line (the SMP).
+
+``k`` is a target's kernel module (:mod:`fastsmp.backends.cpu.selection`,
+:mod:`fastsmp.backends.cuda.selection`): the same loops over lines around
+the bodies of :mod:`fastsmp.backends.peak_rules`, and ``empty``, ``full``,
+``to_host``, ``to_device`` for its arrays. Host steps touch only per-line
+counts and, for ``distance``, the peaks' heights.
+"""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .peak_rules import STORE_EDGES, STORE_PEAKS, STORE_THRESHOLDS, filters_always, rules
+
+#: SciPy's property names, by the step that computes them
+PROPERTY_GROUPS = {
+    "plateau": ("plateau_sizes", "left_edges", "right_edges"),
+    "heights": ("peak_heights",),
+    "thresholds": ("left_thresholds", "right_thresholds"),
+    "prominences": ("prominences", "left_bases", "right_bases"),
+    "widths": ("widths", "width_heights", "left_ips", "right_ips"),
+}
+
+class Table(NamedTuple):
+    """Candidate peaks of every line and which of them the rules kept."""
+
+    offsets: np.ndarray  #: host int64, lines + 1
+    device_offsets: Any  #: the same on the target
+    arrays: dict  #: property name (and ``"peaks"``) -> target array, one entry per candidate
+    keep: Any  #: uint8 target array
+
+
+def _offsets(k, counted):
+    """Counts in ``counted[1:]`` (a target array) added up in place on the
+    host: ``(host offsets, target offsets)``."""
+    host = k.to_host(counted)
+    np.cumsum(host[1:], out=host[1:])
+    return host, k.to_device(host)
+
+
+def order_by_height(heights, offsets):
+    """Per line, ``numpy.argsort`` of its peaks' heights (positions within the
+    line), as SciPy's ``_select_by_peak_distance`` orders them. Lines with
+    the same number of peaks are sorted in one call along the last axis,
+    which sorts each row as ``argsort`` sorts it alone."""
+    counts = np.diff(offsets)
+    order = np.zeros(heights.size, np.int64)
+    for c in np.unique(counts):
+        if c < 2:
+            continue
+        starts = offsets[:-1][counts == c]
+        index = starts[:, None] + np.arange(c)
+        order[index] = np.argsort(heights[index], axis=1)
+    return order
+
+
+def select(k, x, rules, filters, groups):
+    """The :class:`Table` of SciPy's ``find_peaks`` on every line of ``x``
+    (``(outer, n, inner)``, the working dtype): ``rules`` a
+    :class:`~fastsmp.backends.peak_rules.PeakRules`, ``filters`` the
+    :class:`~fastsmp.backends.spec.KernelFilters` of ``height`` and
+    ``threshold``, ``groups`` the :data:`PROPERTY_GROUPS` to keep."""
+    outer, n, inner = x.shape
+    lines = outer * inner
+    store = STORE_PEAKS | (STORE_EDGES if "plateau" in groups else 0) | (
+        STORE_THRESHOLDS if "thresholds" in groups else 0)
+
+    def arrays_for(total, store):
+        def a(bit, dtype):
+            return k.empty(total if store & bit else 0, dtype)
+
+        return dict(
+            peaks=a(STORE_PEAKS, np.int64), peak_heights=a(STORE_PEAKS, np.float64),
+            left_edges=a(STORE_EDGES, np.int64), right_edges=a(STORE_EDGES, np.int64),
+            plateau_sizes=a(STORE_EDGES, np.int64),
+            left_thresholds=a(STORE_THRESHOLDS, np.float64), right_thresholds=a(STORE_THRESHOLDS, np.float64),
+        )
+
+    def maxima(offsets, store, arrays):
+        k.maxima_lines(x, rules, filters, offsets, store, arrays["peaks"], arrays["peak_heights"],
+                       arrays["left_edges"], arrays["right_edges"], arrays["plateau_sizes"],
+                       arrays["left_thresholds"], arrays["right_thresholds"])
+
+    counted = k.full(lines + 1, np.int64, 0)
+    maxima(counted, 0, arrays_for(0, 0))
+    offsets, device_offsets = _offsets(k, counted)
+    arrays = arrays_for(int(offsets[-1]), store)
+    maxima(device_offsets, store, arrays)
+    keep = k.full(int(offsets[-1]), np.uint8, 1)
+    if rules.distance == rules.distance:  # not NaN: a distance rule
+        order = order_by_height(k.to_host(arrays["peak_heights"]), offsets)
+        k.keep_distant_lines(device_offsets, arrays["peaks"], k.to_device(order), keep, rules.distance)
+    table = Table(offsets, device_offsets, arrays, keep)
+    if rules.need_prominence or rules.need_width:
+        _measure(k, x, rules, table, given=False)
+    return table
+
+
+def _measure(k, x, rules, table, given):
+    total = int(table.offsets[-1])
+    a = table.arrays
+    if not given:
+        for name, dtype in (("prominences", np.float64), ("left_bases", np.int64), ("right_bases", np.int64)):
+            a[name] = k.empty(total if rules.need_prominence else 0, dtype)
+    for name in PROPERTY_GROUPS["widths"]:
+        a[name] = k.empty(total if rules.need_width else 0, np.float64)
+    k.measure_lines(x, rules, table.device_offsets, a["peaks"], table.keep, given, a["prominences"],
+                    a["left_bases"], a["right_bases"], a["widths"], a["width_heights"], a["left_ips"],
+                    a["right_ips"])
+
+
+def at_marks(k, x, mask, rules, prominence_data=None):
+    """The :class:`Table` of the positions ``mask`` marks on every line of
+    ``x`` (``peak_prominences``, ``peak_widths``), measured as ``rules``
+    asks; ``prominence_data`` (target arrays, one entry per mark) is used
+    instead of computing prominences where given."""
+    outer, n, inner = x.shape
+    counted = k.full(outer * inner + 1, np.int64, 0)
+    k.marked_lines(mask, counted, False, k.empty(0, np.int64))
+    offsets, device_offsets = _offsets(k, counted)
+    total = int(offsets[-1])
+    peaks = k.empty(total, np.int64)
+    k.marked_lines(mask, device_offsets, True, peaks)
+    arrays = {"peaks": peaks}
+    if prominence_data is not None:
+        arrays.update(zip(PROPERTY_GROUPS["prominences"], prominence_data))
+    table = Table(offsets, device_offsets, arrays, k.full(total, np.uint8, 1))
+    _measure(k, x, rules, table, given=prominence_data is not None)
+    return table
+
+
+def kept(k, table, names):
+    """The kept entries of the properties ``names``, compacted in line order:
+    ``(host offsets of the kept entries, {name: target array})``."""
+    lines = table.offsets.size - 1
+    counted = k.full(lines + 1, np.int64, 0)
+    k.count_kept_lines(table.device_offsets, table.keep, counted)
+    offsets, device_offsets = _offsets(k, counted)
+    out = {}
+    for name in names:
+        src = table.arrays[name]
+        dst = k.empty(int(offsets[-1]), src.dtype)
+        k.compact_lines(table.device_offsets, table.keep, device_offsets, src, dst)
+        out[name] = dst
+    return offsets, out
+
+
+def mark(k, table, shape):
+    """The bool mask of the kept peaks, shaped ``shape`` (``(outer, n, inner)``)."""
+    mask = k.full(shape, np.bool_, False)
+    k.mark_lines(mask, table.device_offsets, table.keep, table.arrays["peaks"])
+    return mask
+
+
+def totals(k, table):
+    """Per line: the float64 sum of the kept peaks' heights, in order, and
+    their count (the SMP of the selected peaks)."""
+    lines = table.offsets.size - 1
+    sums = k.empty(lines, np.float64)
+    counts = k.empty(lines, np.int64)
+    k.total_lines(table.device_offsets, table.keep, table.arrays["peak_heights"], sums, counts)
+    return sums, counts
+
+
+def _groups(names):
+    return {g for g, members in PROPERTY_GROUPS.items() if any(m in names for m in members)}
+
+
+def find(k, a, selection, filters, names):
+    """A backend's ``select_peaks_lines``: SciPy's ``find_peaks`` with every
+    rule on every line of ``a`` (``selection`` a
+    :class:`fastsmp._args.Selection`, ``filters`` the ``height`` and
+    ``threshold`` bounds): the mask and the kept entries of the properties
+    ``names``, flat in line order."""
+    table = select(k, a, rules(selection), filters_always(filters), _groups(names))
+    return mark(k, table, a.shape), kept(k, table, names)[1]
+
+
+def measure_marks(k, a, mask, selection, prominence_data, names):
+    """A backend's ``measure_peaks_lines``: ``peak_prominences`` and
+    ``peak_widths`` at the positions ``mask`` marks, flat in line order."""
+    table = at_marks(k, a, mask, rules(selection), prominence_data)
+    return {name: table.arrays[name] for name in names}
+
+
+def smp_selected(k, v, rtol, filters, selection):
+    """A backend's ``smp_selected_lines``: per line the float64 sum, in
+    order, of the heights of the peaks of the floored magnitude that every
+    rule keeps, and their count; NaN and 0 for a line that holds a NaN or an
+    inf (SPEC 7)."""
+    outer, n, inner = v.shape
+    lines = outer * inner
+    a = k.empty((outer, max(n - 2, 0), inner), v.dtype)
+    finite = k.empty(lines, np.bool_)
+    k.floored_lines(v, rtol, a, finite)
+    table = select(k, a, rules(selection), filters_always(filters), set())
+    sums, counts = totals(k, table)
+    k.void_lines(finite, sums, counts)
+    return sums, counts
