@@ -272,7 +272,7 @@ def find_peaks(a, axis=-1, *, height=None, threshold=None, distance=None, promin
         if selection is None:  # properties of the plain peaks
             selection = _args.Selection()
         view = prep.line_view(ax)
-        mask, props = prep.backend.select_peaks_lines(view, selection, filters, names)
+        mask, props = prep.backend.select_peaks_lines(view, selection, filters, names if return_properties else ())
         mask = prep.wrap(mask.reshape(shape))
         if not return_properties:
             return mask
@@ -387,7 +387,7 @@ def peak_widths(a, mask, axis=-1, *, rel_height=0.5, prominence_data=None, wlen=
     >>> x = np.array([0, 1, 4, 1, 0, 2, 0])
     >>> widths, heights, left, right = fastsmp.peak_widths(x, fastsmp.find_peaks(x))
     >>> widths, heights
-    (array([1.66666667, 1.        ]), array([2., 1.]))
+    (array([1.33333333, 1.        ]), array([2., 1.]))
     """
     selection = _args.Selection(wlen=_args.wlen(wlen), rel_height=_args.rel_height(rel_height),
                                 need_prominence=prominence_data is None, need_width=True)

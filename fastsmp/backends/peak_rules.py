@@ -48,12 +48,14 @@ class PeakRules(NamedTuple):
     need_width: float  #: 1.0 where widths are computed
 
 
-#: :func:`maxima` stores positions and heights
+#: :func:`maxima` and :func:`marked` store positions
 STORE_PEAKS = 1
-#: ... plateau edges and sizes
-STORE_EDGES = 2
+#: ... float64 heights
+STORE_HEIGHTS = 8
 #: ... the differences to both neighbours
 STORE_THRESHOLDS = 4
+#: ... plateau edges and sizes (:func:`maxima` only)
+STORE_EDGES = 2
 
 
 @elementwise
@@ -69,9 +71,9 @@ def maxima(target):
     rights, sizes, left_thresholds, right_thresholds) -> count``:
     SciPy's ``_local_maxima_1d`` on line ``(o, i)``, keeping the maxima that
     pass the ``plateau_size``, ``height`` and ``threshold`` rules. ``store``
-    is a sum of :data:`STORE_PEAKS` (each kept maximum's position and float64
-    height go to ``peaks``/``heights`` at ``start``, ``start +
-    1``, ...), :data:`STORE_EDGES` (plateau edges and size) and
+    is a sum of :data:`STORE_PEAKS` (each kept maximum's position goes to
+    ``peaks`` at ``start``, ``start + 1``, ...), :data:`STORE_HEIGHTS` (its
+    float64 height), :data:`STORE_EDGES` (plateau edges and size) and
     :data:`STORE_THRESHOLDS` (the differences to the neighbours); 0 only
     counts. Arrays a call does not store into may be empty."""
     within_ = within.on(target)
@@ -97,6 +99,7 @@ def maxima(target):
                         at = start + count
                         if store & STORE_PEAKS:
                             peaks[at] = mid
+                        if store & STORE_HEIGHTS:
                             heights[at] = cur
                         if store & STORE_EDGES:
                             lefts[at] = j
@@ -134,40 +137,108 @@ def keep_distant(peaks, heights_order, keep, start, stop, distance):
 
 
 @elementwise
-def prominence(x, o, i, peak, wlen):
-    """SciPy's ``_peak_prominences`` for one peak: ``(prominence, left_base,
-    right_base)``. A base is the lowest sample between the peak and the first
-    higher sample (or the window's edge, ``wlen >= 2``) on its side; a NaN
-    stops the search as a higher sample would (every comparison with it is
-    false, as in SciPy's loop)."""
-    n = x.shape[1]
-    i_min = 0
-    i_max = n - 1
-    if 2 <= wlen:
-        half = np.int64(wlen) // 2
-        i_min = max(peak - half, i_min)
-        i_max = min(peak + half, i_max)
-    top = np.float64(x[o, peak, i])
-    left_base = peak
-    left_min = top
-    j = peak
-    while i_min <= j and np.float64(x[o, j, i]) <= top:
-        if np.float64(x[o, j, i]) < left_min:
-            left_min = np.float64(x[o, j, i])
-            left_base = j
-        j -= 1
-    right_base = peak
-    right_min = top
-    j = peak
-    while j <= i_max and np.float64(x[o, j, i]) <= top:
-        if np.float64(x[o, j, i]) < right_min:
-            right_min = np.float64(x[o, j, i])
-            right_base = j
-        j += 1
-    base = left_min  # Cython's max(left_min, right_min)
+def keep_distant_by_height(peaks, heights, keep, start, stop, distance, state, stack):
+    """:func:`keep_distant` without sorting, for a line where no two peaks
+    closer than ``distance`` have equal heights; returns False (and decides
+    nothing) where two such peaks do, since only ``numpy.argsort``'s order
+    among equals can settle them as SciPy does.
+
+    SciPy keeps a peak exactly when no kept peak within ``distance`` is
+    higher (a kept peak is never removed later), so each peak is decided
+    once its higher neighbours are: a walk up to them on ``stack``. ``state``
+    (one slot per entry of the line, 0 on entry) is 0 undecided, 1 kept, 2
+    removed; ``stack`` has one slot per entry."""
+    for j in range(start, stop):  # ties within reach
+        k = j + 1
+        while k < stop and peaks[k] - peaks[j] < distance:
+            if heights[k] == heights[j]:
+                return False
+            k += 1
+    for j in range(start, stop):
+        if state[j - start] != 0:
+            continue
+        top = 0
+        stack[0] = j
+        while top >= 0:
+            t = stack[top]
+            pending = -1
+            kept_higher = False
+            k = t - 1
+            while start <= k and peaks[t] - peaks[k] < distance:
+                if heights[k] > heights[t]:
+                    if state[k - start] == 0:
+                        pending = k
+                    elif state[k - start] == 1:
+                        kept_higher = True
+                k -= 1
+            k = t + 1
+            while k < stop and peaks[k] - peaks[t] < distance:
+                if heights[k] > heights[t]:
+                    if state[k - start] == 0:
+                        pending = k
+                    elif state[k - start] == 1:
+                        kept_higher = True
+                k += 1
+            if pending >= 0 and not kept_higher:  # decide the higher neighbour first
+                top += 1
+                stack[top] = pending
+                continue
+            state[t - start] = 2 if kept_higher else 1
+            top -= 1
+    for j in range(start, stop):
+        if state[j - start] == 2:
+            keep[j] = 0
+    return True
+
+
+@elementwise
+def top_minus_base(top, left_min, right_min):
+    """SciPy's ``x[peak] - max(left_min, right_min)``, with Cython's ``max``."""
+    base = left_min
     if right_min > base:
         base = right_min
-    return top - base, left_base, right_base
+    return top - base
+
+
+@functools.lru_cache(maxsize=None)
+def prominence(target):
+    """``prominence(x, o, i, peak, wlen)``: SciPy's ``_peak_prominences`` for
+    one peak, compiled for ``target``."""
+    top_minus_base_ = top_minus_base.on(target)
+
+    def walk(x, o, i, peak, wlen):
+        """SciPy's ``_peak_prominences`` for one peak: ``(prominence, left_base,
+        right_base)``. A base is the lowest sample between the peak and the first
+        higher sample (or the window's edge, ``wlen >= 2``) on its side; a NaN
+        stops the search as a higher sample would (every comparison with it is
+        false, as in SciPy's loop)."""
+        n = x.shape[1]
+        i_min = 0
+        i_max = n - 1
+        if 2 <= wlen:
+            half = np.int64(wlen) // 2
+            i_min = max(peak - half, i_min)
+            i_max = min(peak + half, i_max)
+        top = np.float64(x[o, peak, i])
+        left_base = peak
+        left_min = top
+        j = peak
+        while i_min <= j and np.float64(x[o, j, i]) <= top:
+            if np.float64(x[o, j, i]) < left_min:
+                left_min = np.float64(x[o, j, i])
+                left_base = j
+            j -= 1
+        right_base = peak
+        right_min = top
+        j = peak
+        while j <= i_max and np.float64(x[o, j, i]) <= top:
+            if np.float64(x[o, j, i]) < right_min:
+                right_min = np.float64(x[o, j, i])
+                right_base = j
+            j += 1
+        return top_minus_base_(top, left_min, right_min), left_base, right_base
+
+    return _jit(target, walk)
 
 
 @elementwise
@@ -192,6 +263,49 @@ def width(x, o, i, peak, prominence, left_base, right_base, rel_height):
     return right_ip - left_ip, height, left_ip, right_ip
 
 
+@elementwise
+def bases_by_stack(x, o, i, start, stop, peaks, keep, step, mins, bases, stack_at, stack_min, stack_base):
+    """The base of every kept peak on one side in one pass over the line
+    (``step`` +1 scans left to right and finds the left bases, -1 the right), for lines without a window (``wlen``
+    < 2): ``mins`` gets the lowest sample between the peak and the first
+    higher one on that side (entry ``k`` at ``k - start``), ``bases`` its
+    position nearest to the peak,
+    which is what SciPy's walk from each peak finds (it stops at a higher
+    sample or a NaN, and moves its base only on a strictly lower sample).
+
+    A stack holds the samples not yet passed by a higher one, each with the
+    lowest sample (and its nearest position) of the stretch it closes; a new
+    sample pops the ones it reaches over and takes their stretches. The
+    stack arrays need one slot per sample of the line.
+    """
+    n = x.shape[1]
+    top = -1
+    k = start if step > 0 else stop - 1  # the next table entry, in scan order
+    j = 0 if step > 0 else n - 1
+    for _ in range(n):
+        while (k >= start and k < stop) and keep[k] == 0:
+            k += step
+        if k < start or k >= stop:
+            return  # no kept peak left on this side
+        v = np.float64(x[o, j, i])
+        low = v
+        low_at = j
+        while top >= 0 and np.float64(x[o, stack_at[top], i]) <= v:  # reached over: merge its stretch
+            if stack_min[top] < low:  # strictly lower: ties keep the nearer position
+                low = stack_min[top]
+                low_at = stack_base[top]
+            top -= 1
+        top += 1
+        stack_at[top] = j
+        stack_min[top] = low
+        stack_base[top] = low_at
+        if j == peaks[k]:
+            mins[k - start] = low
+            bases[k] = low_at
+            k += step
+        j += step
+
+
 @functools.lru_cache(maxsize=None)
 def measure(target):
     """``measure(x, o, i, rules, start, stop, peaks, keep, given, prominences,
@@ -201,7 +315,7 @@ def measure(target):
     ``prominence_data``), the ``prominence`` rule, the widths, the ``width``
     rule (SciPy computes the widths of the peaks the prominence rule kept)."""
     within_ = within.on(target)
-    prominence_ = prominence.on(target)
+    prominence_ = prominence(target)
     width_ = width.on(target)
 
     def body(x, o, i, rules, start, stop, peaks, keep, given, prominences, left_bases, right_bases,
@@ -251,15 +365,24 @@ def compact(keep, start, stop, src, at, dst):
 
 
 @elementwise
-def marked(mask, o, i, start, store, peaks):
-    """The positions ``p`` with ``mask[o, p, i]`` (``peak_prominences`` and
-    ``peak_widths`` take any positions): their count, and with ``store``
-    written to ``peaks`` from ``start``."""
+def marked(mask, x, o, i, start, store, peaks, heights, left_thresholds, right_thresholds):
+    """The positions ``p`` with ``mask[o, p, i]``: their count, and, as
+    ``store`` asks (:data:`STORE_PEAKS`, :data:`STORE_HEIGHTS`,
+    :data:`STORE_THRESHOLDS`), their positions, float64 heights and
+    differences to the neighbours in ``x`` from ``start``. Reads a peak mask
+    the fast kernels drew, or the positions ``peak_prominences`` and
+    ``peak_widths`` are given (any positions)."""
     count = 0
     for p in range(mask.shape[1]):
         if mask[o, p, i]:
-            if store:
-                peaks[start + count] = p
+            at = start + count
+            if store & STORE_PEAKS:
+                peaks[at] = p
+            if store & STORE_HEIGHTS:
+                heights[at] = np.float64(x[o, p, i])
+            if store & STORE_THRESHOLDS:
+                left_thresholds[at] = np.float64(x[o, p, i]) - np.float64(x[o, p - 1, i])
+                right_thresholds[at] = np.float64(x[o, p, i]) - np.float64(x[o, p + 1, i])
             count += 1
     return count
 

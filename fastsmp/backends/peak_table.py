@@ -8,9 +8,11 @@ order over ``(outer, inner)``) at ``offsets[L]:offsets[L + 1]``, with a
 1. count the local maxima of every line that pass the per-peak rules
    (``plateau_size``, ``height``, ``threshold``), add the counts up into
    ``offsets`` on the host, and fill the table;
-2. ``distance``: order each line's peaks by height on the host with
-   ``numpy.argsort``, as SciPy does (so ties fall as they fall in SciPy on
-   the same machine), then drop the smaller peaks of each line in parallel;
+2. ``distance``: drop the smaller peaks of each line as SciPy does
+   (``k.keep_distant``); where equal heights are within reach, in the
+   order of ``numpy.argsort`` of the line's heights, as SciPy takes it
+   (:func:`order_by_height`), so that ties fall as they fall in SciPy on
+   the same machine;
 3. prominences, the ``prominence`` rule, widths, the ``width`` rule;
 4. :func:`kept` compacts the kept entries, :func:`mark` draws the mask,
    :func:`totals` adds the kept heights of each line (the SMP).
@@ -28,7 +30,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from .peak_rules import STORE_EDGES, STORE_PEAKS, STORE_THRESHOLDS, filters_always, rules
+from .peak_rules import STORE_EDGES, STORE_HEIGHTS, STORE_PEAKS, STORE_THRESHOLDS, filters_always, rules
 
 #: SciPy's property names, by the step that computes them
 PROPERTY_GROUPS = {
@@ -56,31 +58,41 @@ def _offsets(k, counted):
     return host, k.to_device(host)
 
 
-def order_by_height(heights, offsets):
+def order_by_height(heights, offsets, lines=None):
     """Per line, ``numpy.argsort`` of its peaks' heights (positions within the
-    line), as SciPy's ``_select_by_peak_distance`` orders them. Lines with
-    the same number of peaks are sorted in one call along the last axis,
-    which sorts each row as ``argsort`` sorts it alone."""
+    line), as SciPy's ``_select_by_peak_distance`` orders them; only for
+    ``lines`` (an index array) where given, the other entries left 0. Lines
+    with the same number of peaks are sorted in one call along the last
+    axis, which sorts each row as ``argsort`` sorts it alone."""
     counts = np.diff(offsets)
     order = np.zeros(heights.size, np.int64)
+    starts = offsets[:-1]
+    if lines is not None:
+        counts, starts = counts[lines], starts[lines]
     for c in np.unique(counts):
         if c < 2:
             continue
-        starts = offsets[:-1][counts == c]
-        index = starts[:, None] + np.arange(c)
+        index = starts[counts == c][:, None] + np.arange(c)
         order[index] = np.argsort(heights[index], axis=1)
     return order
 
 
-def select(k, x, rules, filters, groups):
+def select(k, x, rules, filters, groups, peak_mask=None):
     """The :class:`Table` of SciPy's ``find_peaks`` on every line of ``x``
     (``(outer, n, inner)``, the working dtype): ``rules`` a
     :class:`~fastsmp.backends.peak_rules.PeakRules`, ``filters`` the
     :class:`~fastsmp.backends.spec.KernelFilters` of ``height`` and
-    ``threshold``, ``groups`` the :data:`PROPERTY_GROUPS` to keep."""
+    ``threshold``, ``groups`` the :data:`PROPERTY_GROUPS` to keep.
+
+    ``peak_mask``, where given, is the backend's fast ``find_peaks_lines``:
+    the table is then read off its mask of the peaks that ``height`` and
+    ``threshold`` keep,
+    unless a ``plateau_size`` rule or property needs the plateau edges,
+    which only the maxima walk finds."""
     outer, n, inner = x.shape
     lines = outer * inner
-    store = STORE_PEAKS | (STORE_EDGES if "plateau" in groups else 0) | (
+    edges = "plateau" in groups or rules.plateau_min == rules.plateau_min or rules.plateau_max == rules.plateau_max
+    store = STORE_PEAKS | STORE_HEIGHTS | (STORE_EDGES if edges else 0) | (
         STORE_THRESHOLDS if "thresholds" in groups else 0)
 
     def arrays_for(total, store):
@@ -88,26 +100,32 @@ def select(k, x, rules, filters, groups):
             return k.empty(total if store & bit else 0, dtype)
 
         return dict(
-            peaks=a(STORE_PEAKS, np.int64), peak_heights=a(STORE_PEAKS, np.float64),
+            peaks=a(STORE_PEAKS, np.int64), peak_heights=a(STORE_HEIGHTS, np.float64),
             left_edges=a(STORE_EDGES, np.int64), right_edges=a(STORE_EDGES, np.int64),
             plateau_sizes=a(STORE_EDGES, np.int64),
             left_thresholds=a(STORE_THRESHOLDS, np.float64), right_thresholds=a(STORE_THRESHOLDS, np.float64),
         )
 
-    def maxima(offsets, store, arrays):
-        k.maxima_lines(x, rules, filters, offsets, store, arrays["peaks"], arrays["peak_heights"],
-                       arrays["left_edges"], arrays["right_edges"], arrays["plateau_sizes"],
-                       arrays["left_thresholds"], arrays["right_thresholds"])
+    if peak_mask is not None and not edges:
+        mask = peak_mask(x, tuple(None if b != b else b for b in filters))
+
+        def scan(offsets, store, arrays):
+            k.marked_lines(mask, x, offsets, store, arrays["peaks"], arrays["peak_heights"],
+                           arrays["left_thresholds"], arrays["right_thresholds"])
+    else:
+        def scan(offsets, store, arrays):
+            k.maxima_lines(x, rules, filters, offsets, store, arrays["peaks"], arrays["peak_heights"],
+                           arrays["left_edges"], arrays["right_edges"], arrays["plateau_sizes"],
+                           arrays["left_thresholds"], arrays["right_thresholds"])
 
     counted = k.full(lines + 1, np.int64, 0)
-    maxima(counted, 0, arrays_for(0, 0))
+    scan(counted, 0, arrays_for(0, 0))
     offsets, device_offsets = _offsets(k, counted)
     arrays = arrays_for(int(offsets[-1]), store)
-    maxima(device_offsets, store, arrays)
+    scan(device_offsets, store, arrays)
     keep = k.full(int(offsets[-1]), np.uint8, 1)
     if rules.distance == rules.distance:  # not NaN: a distance rule
-        order = order_by_height(k.to_host(arrays["peak_heights"]), offsets)
-        k.keep_distant_lines(device_offsets, arrays["peaks"], k.to_device(order), keep, rules.distance)
+        k.keep_distant(offsets, device_offsets, arrays["peaks"], arrays["peak_heights"], keep, rules.distance)
     table = Table(offsets, device_offsets, arrays, keep)
     if rules.need_prominence or rules.need_width:
         _measure(k, x, rules, table, given=False)
@@ -134,11 +152,12 @@ def at_marks(k, x, mask, rules, prominence_data=None):
     instead of computing prominences where given."""
     outer, n, inner = x.shape
     counted = k.full(outer * inner + 1, np.int64, 0)
-    k.marked_lines(mask, counted, False, k.empty(0, np.int64))
+    none = k.empty(0, np.float64)
+    k.marked_lines(mask, x, counted, 0, k.empty(0, np.int64), none, none, none)
     offsets, device_offsets = _offsets(k, counted)
     total = int(offsets[-1])
     peaks = k.empty(total, np.int64)
-    k.marked_lines(mask, device_offsets, True, peaks)
+    k.marked_lines(mask, x, device_offsets, STORE_PEAKS, peaks, none, none, none)
     arrays = {"peaks": peaks}
     if prominence_data is not None:
         arrays.update(zip(PROPERTY_GROUPS["prominences"], prominence_data))
@@ -184,13 +203,13 @@ def _groups(names):
     return {g for g, members in PROPERTY_GROUPS.items() if any(m in names for m in members)}
 
 
-def find(k, a, selection, filters, names):
+def find(k, a, selection, filters, names, peak_mask=None):
     """A backend's ``select_peaks_lines``: SciPy's ``find_peaks`` with every
-    rule on every line of ``a`` (``selection`` a
+    rule on every line of ``a`` (``peak_mask``: see :func:`select`) (``selection`` a
     :class:`fastsmp._args.Selection`, ``filters`` the ``height`` and
     ``threshold`` bounds): the mask and the kept entries of the properties
     ``names``, flat in line order."""
-    table = select(k, a, rules(selection), filters_always(filters), _groups(names))
+    table = select(k, a, rules(selection), filters_always(filters), _groups(names), peak_mask)
     return mark(k, table, a.shape), kept(k, table, names)[1]
 
 
@@ -201,17 +220,17 @@ def measure_marks(k, a, mask, selection, prominence_data, names):
     return {name: table.arrays[name] for name in names}
 
 
-def smp_selected(k, v, rtol, filters, selection):
+def smp_selected(k, v, rtol, filters, selection, peak_mask=None):
     """A backend's ``smp_selected_lines``: per line the float64 sum, in
     order, of the heights of the peaks of the floored magnitude that every
     rule keeps, and their count; NaN and 0 for a line that holds a NaN or an
-    inf (SPEC 7)."""
+    inf (SPEC 7). ``peak_mask`` as :func:`select` takes it."""
     outer, n, inner = v.shape
     lines = outer * inner
     a = k.empty((outer, max(n - 2, 0), inner), v.dtype)
     finite = k.empty(lines, np.bool_)
     k.floored_lines(v, rtol, a, finite)
-    table = select(k, a, rules(selection), filters_always(filters), set())
+    table = select(k, a, rules(selection), filters_always(filters), set(), peak_mask)
     sums, counts = totals(k, table)
     k.void_lines(finite, sums, counts)
     return sums, counts

@@ -118,7 +118,7 @@ def sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
 
 def select_peaks_lines(a, selection, filters, names):
     with serialized():
-        return peak_table.find(peak_selection, _read_only(a), selection, filters, names)
+        return peak_table.find(peak_selection, _read_only(a), selection, filters, names, find_peaks_lines)
 
 
 def measure_peaks_lines(a, mask, selection, prominence_data, names):
@@ -129,4 +129,4 @@ def measure_peaks_lines(a, mask, selection, prominence_data, names):
 
 def smp_selected_lines(v, rtol, filters, selection):
     with serialized():
-        return peak_table.smp_selected(peak_selection, _read_only(v), rtol, filters, selection)
+        return peak_table.smp_selected(peak_selection, _read_only(v), rtol, filters, selection, find_peaks_lines)

@@ -1,4 +1,4 @@
-"""SciPy's peak rules on the CPU: a parallel loop over lines around each
+"""SciPy's peak rules on the CPU: a loop over lines around each
 body of :mod:`fastsmp.backends.peak_rules`, for :mod:`fastsmp.backends.peak_table`.
 
 A line ``L`` is ``x[L // inner, :, L % inner]``; its table entries are
@@ -11,7 +11,21 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..peak_rules import compact, count_kept, floored, keep_distant, line_total, mark, marked, maxima, measure
+from .. import peak_table
+from ..peak_rules import (
+    bases_by_stack,
+    compact,
+    count_kept,
+    floored,
+    keep_distant,
+    keep_distant_by_height,
+    line_total,
+    mark,
+    marked,
+    maxima,
+    measure,
+    top_minus_base,
+)
 
 _floored = floored("cpu")
 _maxima = maxima("cpu")
@@ -22,8 +36,14 @@ _compact = compact.cpu
 _mark = mark.cpu
 _marked = marked.cpu
 _line_total = line_total.cpu
+_bases_by_stack = bases_by_stack.cpu
+_keep_distant_by_height = keep_distant_by_height.cpu
+_top_minus_base = top_minus_base.cpu
 
 _jit = numba.njit(parallel=True, cache=True, nogil=True)
+# The loops over the table do a few operations per peak: one thread keeps
+# up with memory, and a serial loop compiles in a fraction of the time.
+_serial = numba.njit(cache=True, nogil=True)
 
 
 @_jit
@@ -40,53 +60,103 @@ def maxima_lines(x, rules, filters, offsets, store, peaks, heights, lefts, right
 
 
 @_jit
-def marked_lines(mask, offsets, store, peaks):
+def marked_lines(mask, x, offsets, store, peaks, heights, left_thresholds, right_thresholds):
     """Like :func:`maxima_lines` for the positions a mask marks."""
     inner = mask.shape[2]
     for line in numba.prange(offsets.size - 1):
-        count = _marked(mask, line // inner, line % inner, offsets[line], store, peaks)
-        if not store:
+        count = _marked(mask, x, line // inner, line % inner, offsets[line], store, peaks, heights, left_thresholds,
+                            right_thresholds)
+        if store == 0:
             offsets[line + 1] = count
 
 
-@_jit
-def keep_distant_lines(offsets, peaks, order, keep, distance):
-    for line in numba.prange(offsets.size - 1):
-        _keep_distant(peaks, order, keep, offsets[line], offsets[line + 1], distance)
+@_serial
+def keep_distant_lines(offsets, peaks, order, keep, distance, lines):
+    """The ``distance`` rule in the order ``order`` on the lines flagged in ``lines``."""
+    for line in range(offsets.size - 1):
+        if lines[line]:
+            _keep_distant(peaks, order, keep, offsets[line], offsets[line + 1], distance)
 
 
 @_jit
 def measure_lines(x, rules, offsets, peaks, keep, given, prominences, left_bases, right_bases, widths,
                   width_heights, left_ips, right_ips):
-    inner = x.shape[2]
+    """Prominences, the ``prominence`` rule, widths, the ``width`` rule.
+    Without a window, a line's bases come from one stack pass per side
+    (:func:`~fastsmp.backends.peak_rules.bases_by_stack`), not one walk per
+    peak: the same bases, in time linear in the line."""
+    outer, n, inner = x.shape
+    by_stack = rules.need_prominence != 0 and not given and rules.wlen < 2
     for line in numba.prange(offsets.size - 1):
-        _measure(x, line // inner, line % inner, rules, offsets[line], offsets[line + 1], peaks, keep, given,
-                 prominences, left_bases, right_bases, widths, width_heights, left_ips, right_ips)
+        o, i = line // inner, line % inner
+        start, stop = offsets[line], offsets[line + 1]
+        if by_stack and stop > start:
+            stack_at = np.empty(n, np.int64)
+            stack_min = np.empty(n)
+            stack_base = np.empty(n, np.int64)
+            left_mins = np.empty(stop - start)
+            right_mins = np.empty(stop - start)
+            _bases_by_stack(x, o, i, start, stop, peaks, keep, 1, left_mins, left_bases, stack_at, stack_min,
+                            stack_base)
+            _bases_by_stack(x, o, i, start, stop, peaks, keep, -1, right_mins, right_bases, stack_at, stack_min,
+                            stack_base)
+            for k in range(start, stop):
+                if keep[k] != 0:
+                    prominences[k] = _top_minus_base(np.float64(x[o, peaks[k], i]), left_mins[k - start],
+                                                     right_mins[k - start])
+        _measure(x, o, i, rules, start, stop, peaks, keep, given or by_stack, prominences, left_bases,
+                 right_bases, widths, width_heights, left_ips, right_ips)
 
 
-@_jit
+@_serial
 def count_kept_lines(offsets, keep, counted):
-    for line in numba.prange(offsets.size - 1):
+    for line in range(offsets.size - 1):
         counted[line + 1] = _count_kept(keep, offsets[line], offsets[line + 1])
 
 
-@_jit
+@_serial
 def compact_lines(offsets, keep, new_offsets, src, dst):
-    for line in numba.prange(offsets.size - 1):
+    for line in range(offsets.size - 1):
         _compact(keep, offsets[line], offsets[line + 1], src, new_offsets[line], dst)
 
 
-@_jit
+@_serial
 def mark_lines(mask, offsets, keep, peaks):
     inner = mask.shape[2]
-    for line in numba.prange(offsets.size - 1):
+    for line in range(offsets.size - 1):
         _mark(mask, line // inner, line % inner, keep, offsets[line], offsets[line + 1], peaks)
 
 
-@_jit
+@_serial
 def total_lines(offsets, keep, heights, sums, counts):
-    for line in numba.prange(offsets.size - 1):
+    for line in range(offsets.size - 1):
         sums[line], counts[line] = _line_total(keep, offsets[line], offsets[line + 1], heights)
+
+
+@_jit
+def keep_distant_lines_unsorted(offsets, peaks, heights, keep, distance, tied):
+    """The ``distance`` rule on every line where no two peaks within reach
+    have equal heights (:func:`~fastsmp.backends.peak_rules.keep_distant_by_height`);
+    the others are flagged in ``tied``."""
+    for line in numba.prange(offsets.size - 1):
+        start, stop = offsets[line], offsets[line + 1]
+        if stop - start < 2:
+            continue
+        state = np.zeros(stop - start, np.uint8)
+        stack = np.empty(stop - start, np.int64)
+        tied[line] = not _keep_distant_by_height(peaks, heights, keep, start, stop, distance, state, stack)
+
+
+def keep_distant(offsets, device_offsets, peaks, heights, keep, distance):
+    """The ``distance`` rule on every line: without sorting where no equal
+    heights are within reach, else in SciPy's order (``numpy.argsort`` of
+    the line's heights, :func:`fastsmp.backends.peak_table.order_by_height`)."""
+    tied = np.zeros(offsets.size - 1, np.bool_)
+    keep_distant_lines_unsorted(device_offsets, peaks, heights, keep, distance, tied)
+    if tied.any():
+        lines = np.flatnonzero(tied)
+        order = peak_table.order_by_height(heights, offsets, lines)
+        keep_distant_lines(device_offsets, peaks, order, keep, distance, tied)
 
 
 @_jit
@@ -98,10 +168,10 @@ def floored_lines(v, rtol, a, finite):
         finite[line] = _floored(v, line // inner, line % inner, rtol, a)
 
 
-@_jit
+@_serial
 def void_lines(finite, sums, counts):
     """SPEC 7: NaN and 0 for the lines that are not finite."""
-    for line in numba.prange(finite.size):
+    for line in range(finite.size):
         if not finite[line]:
             sums[line] = np.nan
             counts[line] = 0

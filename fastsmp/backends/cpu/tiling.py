@@ -77,7 +77,9 @@ def map_run(samples):
     return MAP_RUN_LONG if 2 * padded[MAP_RUN_LONG] <= 3 * padded[MAP_RUN] else MAP_RUN
 
 
-_launch_lock = threading.Lock()
+# Reentrant: a call that takes turns may call another that does (the
+# selection pipeline draws its first mask with the plain peak kernel).
+_launch_lock = threading.RLock()
 
 
 def serialized():

@@ -14,6 +14,7 @@ import functools
 import numpy as np
 from numba import cuda  # a module global: the simulator swaps it inside kernels
 
+from .. import peak_table
 from ..peak_rules import compact, count_kept, floored, keep_distant, line_total, mark, marked, maxima, measure
 from .memory import device_array, on_stream
 from .memory import to_device as _to_device
@@ -43,12 +44,13 @@ def _kernels():
                 offsets[line + 1] = count
 
     @cuda.jit
-    def marked_lines(mask, offsets, store, peaks):
+    def marked_lines(mask, x, offsets, store, peaks, heights, left_thresholds, right_thresholds):
         line = cuda.grid(1)
         if line < offsets.size - 1:
             inner = mask.shape[2]
-            count = marked_(mask, line // inner, line % inner, offsets[line], store, peaks)
-            if not store:
+            count = marked_(mask, x, line // inner, line % inner, offsets[line], store, peaks, heights,
+                            left_thresholds, right_thresholds)
+            if store == 0:
                 offsets[line + 1] = count
 
     @cuda.jit
@@ -126,8 +128,9 @@ def maxima_lines(x, rules, filters, offsets, *rest):
     _launch("maxima_lines", offsets.size - 1, x, rules, filters, offsets, *rest)
 
 
-def marked_lines(mask, offsets, store, peaks):
-    _launch("marked_lines", offsets.size - 1, mask, offsets, store, peaks)
+def marked_lines(mask, x, offsets, store, peaks, heights, left_thresholds, right_thresholds):
+    _launch("marked_lines", offsets.size - 1, mask, x, offsets, store, peaks, heights, left_thresholds,
+            right_thresholds)
 
 
 def keep_distant_lines(offsets, *rest):
@@ -160,6 +163,14 @@ def floored_lines(v, rtol, a, finite):
 
 def void_lines(finite, sums, counts):
     _launch("void_lines", finite.size, finite, sums, counts)
+
+
+def keep_distant(offsets, device_offsets, peaks, heights, keep, distance):
+    """The ``distance`` rule, in the order of
+    :func:`fastsmp.backends.peak_table.order_by_height` sorted on the host
+    (a GPU sort would not break ties as ``numpy.argsort`` does)."""
+    order = _to_device(peak_table.order_by_height(_to_host(heights), offsets))
+    keep_distant_lines(device_offsets, peaks, order, keep, distance)
 
 
 def empty(shape, dtype):
