@@ -389,7 +389,9 @@ def peak_widths(a, mask, axis=-1, *, rel_height=0.5, prominence_data=None, wlen=
     >>> widths, heights
     (array([1.33333333, 1.        ]), array([2., 1.]))
     """
-    selection = _args.Selection(wlen=_args.wlen(wlen), rel_height=_args.rel_height(rel_height),
+    # As SciPy: ``wlen`` is checked only where prominences are computed.
+    selection = _args.Selection(wlen=_args.wlen(wlen) if prominence_data is None else -1,
+                                rel_height=_args.rel_height(rel_height),
                                 need_prominence=prominence_data is None, need_width=True)
     return _measure(a, mask, axis, backend, selection, prominence_data, PROPERTIES["width"][3:])
 
@@ -461,7 +463,8 @@ def peak_offsets(mask, axis=-1):
     if mask.ndim == 0:
         raise ValueError("mask must have at least one dimension")
     (ax,) = _args.axes(axis, mask.ndim, single=True)
-    counts = np.count_nonzero(np.moveaxis(mask, ax, -1).reshape(-1, mask.shape[ax]), axis=1)
+    lines = math.prod(n for a, n in enumerate(mask.shape) if a != ax)
+    counts = np.count_nonzero(np.moveaxis(mask, ax, -1).reshape(lines, mask.shape[ax]), axis=1)
     offsets = np.zeros(counts.size + 1, np.int64)
     np.cumsum(counts, out=offsets[1:])
     return offsets

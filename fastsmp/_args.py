@@ -195,10 +195,11 @@ def selection(plateau_size=None, distance_=None, prominence=None, width=None, wl
     prom = interval(prominence, "prominence")
     wid = interval(width, "width")
     d = distance(distance_)
-    window = wlen(wlen_)
-    rh = rel_height(rel_height_)
     need_width = need_width or width is not None
     need_prominence = need_prominence or need_width or prominence is not None
+    # As SciPy: ``wlen`` and ``rel_height`` are checked where they are used.
+    window = wlen(wlen_) if need_prominence else -1
+    rh = rel_height(rel_height_) if need_width else 0.5
     if plateau == (None, None) and d is None and not need_prominence and plateau_size is None:
         return None
     return Selection(plateau, d, prom, wid, window, rh, need_prominence, need_width)

@@ -9,7 +9,7 @@ order over ``(outer, inner)``) at ``offsets[L]:offsets[L + 1]``, with a
    (``plateau_size``, ``height``, ``threshold``), add the counts up into
    ``offsets`` on the host, and fill the table;
 2. ``distance``: drop the smaller peaks of each line as SciPy does
-   (``k.keep_distant``); where equal heights are within reach, in the
+   (``k.select_by_distance``); where equal heights are within reach, in the
    order of ``numpy.argsort`` of the line's heights, as SciPy takes it
    (:func:`order_by_height`), so that ties fall as they fall in SciPy on
    the same machine;
@@ -125,7 +125,7 @@ def select(k, x, rules, filters, groups, peak_mask=None):
     scan(device_offsets, store, arrays)
     keep = k.full(int(offsets[-1]), np.uint8, 1)
     if rules.distance == rules.distance:  # not NaN: a distance rule
-        k.keep_distant(offsets, device_offsets, arrays["peaks"], arrays["peak_heights"], keep, rules.distance)
+        k.select_by_distance(offsets, device_offsets, arrays["peaks"], arrays["peak_heights"], keep, rules.distance)
     table = Table(offsets, device_offsets, arrays, keep)
     if rules.need_prominence or rules.need_width:
         _measure(k, x, rules, table, given=False)

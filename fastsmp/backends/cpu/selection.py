@@ -147,7 +147,7 @@ def keep_distant_lines_unsorted(offsets, peaks, heights, keep, distance, tied):
         tied[line] = not _keep_distant_by_height(peaks, heights, keep, start, stop, distance, state, stack)
 
 
-def keep_distant(offsets, device_offsets, peaks, heights, keep, distance):
+def select_by_distance(offsets, device_offsets, peaks, heights, keep, distance):
     """The ``distance`` rule on every line: without sorting where no equal
     heights are within reach, else in SciPy's order (``numpy.argsort`` of
     the line's heights, :func:`fastsmp.backends.peak_table.order_by_height`)."""

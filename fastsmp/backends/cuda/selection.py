@@ -165,7 +165,7 @@ def void_lines(finite, sums, counts):
     _launch("void_lines", finite.size, finite, sums, counts)
 
 
-def keep_distant(offsets, device_offsets, peaks, heights, keep, distance):
+def select_by_distance(offsets, device_offsets, peaks, heights, keep, distance):
     """The ``distance`` rule, in the order of
     :func:`fastsmp.backends.peak_table.order_by_height` sorted on the host
     (a GPU sort would not break ties as ``numpy.argsort`` does)."""
