@@ -9,3 +9,12 @@ from ._api import available_backends, curvature, find_peaks, smp, warmup
 from ._version import __version__
 
 __all__ = ["smp", "find_peaks", "curvature", "available_backends", "warmup", "__version__"]
+
+
+def __getattr__(name):
+    # ``fastsmp.forensics`` on first use: ``import fastsmp`` stays quick
+    if name == "forensics":
+        import importlib
+
+        return importlib.import_module(".forensics", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
