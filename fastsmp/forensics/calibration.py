@@ -3,8 +3,10 @@
 Each zoom chain of :func:`~fastsmp.forensics.probe` gives evidence
 (:func:`chain_evidence`) from its multi-scale exponent (1 for a kink, 2 for
 a smooth bend) and the concentration of ``sum |d|`` in the tent; the score
-is their mean over the chains (:func:`score`), 0 when nothing stood above
-the noise floor. The verdict (:func:`verdict`) compares it with two frozen
+is their mean over the chains, 0 when nothing stood above the noise floor,
+plus, weighted by the share of chains that found nothing, the evidence of
+the pooled exponent (:func:`scaling_evidence`, :mod:`.scaling`)
+(:func:`score`). The verdict (:func:`verdict`) compares it with two frozen
 thresholds.
 
 The thresholds were produced by ``python -m fastsmp.forensics.calibrate``
@@ -22,7 +24,7 @@ import math
 
 import numpy as np
 
-__all__ = ["chain_evidence", "score", "verdict", "NONSMOOTH_ABOVE", "SMOOTH_BELOW"]
+__all__ = ["chain_evidence", "scaling_evidence", "score", "verdict", "NONSMOOTH_ABOVE", "SMOOTH_BELOW"]
 
 #: "nonsmooth" above this score: 99.5th percentile of random smooth functions + 0.25
 NONSMOOTH_ABOVE = 1.095
@@ -68,16 +70,34 @@ def chain_evidence(levels, exponent, concentration):
     return float(max(min(e, 1.5), -3.0) + 0.5 * math.log(c / (1 - c)))
 
 
-def score(evidence):
-    """The mean of the chains' evidence (0 with no chain).
+def scaling_evidence(alpha, confidence):
+    """The evidence of the pooled exponent (:mod:`.scaling`): positive below
+    3.45 (kinks: 3), negative above (smooth: 4), at most 1.5 either way,
+    times the fit's confidence.
 
     Examples
     --------
-    >>> score([3.0, 1.0]), score([])
-    (2.0, 0.0)
+    >>> scaling_evidence(3.0, 1.0), scaling_evidence(4.0, 0.5), scaling_evidence(float("nan"), 0.0)
+    (1.5, -0.75, 0.0)
     """
-    evidence = list(evidence)
-    return float(np.mean(evidence)) if evidence else 0.0
+    if not np.isfinite(alpha) or confidence <= 0:
+        return 0.0
+    return float(confidence * np.clip(4.0 * (3.45 - alpha), -1.5, 1.5))
+
+
+def score(chains, pooled=0.0, informative=0.0):
+    """The mean of the chains' evidence (0 with no chain) plus the pooled
+    exponent's evidence, weighted by the share of chains that found nothing
+    (``1 - informative``): where tents can be followed down the zoom levels
+    they are direct evidence; the pooled fit speaks where they cannot.
+
+    Examples
+    --------
+    >>> score([3.0, 1.0], -1.0, informative=1.0), score([], -1.0)
+    (2.0, -1.0)
+    """
+    chains = list(chains)
+    return float(np.mean(chains) if chains else 0.0) + (1.0 - float(informative)) * float(pooled)
 
 
 def verdict(s):

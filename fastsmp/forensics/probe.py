@@ -12,9 +12,14 @@ and weigh the evidence for kinks.
    more and more samples and its tent's mass falls with the step squared
    (exponent 2); a jump keeps its mass (exponent 0). A level counts only if a
    kink's tent would still stand clear of that line's noise floor there.
-4. The score (:mod:`.calibration`) weighs, at the finest level that counts,
-   the concentration of ``sum |d|`` in the tent and the exponent; the verdict
-   compares it with thresholds calibrated on random smooth functions.
+4. Over all coarse lines together, the growth of the mean squared second
+   difference with the subsampling (:mod:`.scaling`): ``m**3`` for kinks,
+   ``m**4`` for smooth functions, even where single kinks drown in noise.
+5. The score (:mod:`.calibration`) adds the chains' mean evidence (the
+   exponent and concentration at the finest level that counts) and the
+   pooled exponent's, weighted by the share of chains that found nothing;
+   the verdict compares it with thresholds calibrated on
+   random smooth and kinked functions.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import calibration, features, lines, noise
+from . import calibration, features, lines, noise, scaling
 from .oracle import Oracle
 
 __all__ = ["probe", "Evidence", "Candidate", "plan"]
@@ -112,6 +117,10 @@ class Evidence:
         none): about 1 for kinks, 2 for smooth bends, 0 for jumps.
     kinks_per_line : float
         Mean number of peaks of the floored |second difference| per coarse line.
+    scaling_exponent, scaling_confidence : float
+        The pooled exponent of the mean squared second difference over the
+        subsampling (:mod:`.scaling`: 3 for kinks, 4 for smooth) and how
+        far the signal stood above the noise (0..1).
     kind : str
         A guess at which nonsmoothness: ``"kinks"`` (ReLU-like),
         ``"jumps"`` (piecewise-constant: trees, nearest neighbours),
@@ -126,6 +135,8 @@ class Evidence:
     exponent: float
     kinks_per_line: float
     kind: str
+    scaling_exponent: float = float("nan")
+    scaling_confidence: float = 0.0
     candidates: list = field(default_factory=list)
     _coarse: dict = field(default_factory=dict, repr=False)
 
@@ -243,7 +254,12 @@ def probe(f, X, queries=4096, seed=0, batch_size=1024):
     if chosen.size:
         candidates = _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p)
 
-    score = calibration.score([c.evidence for c in candidates])
+    # pooled over every sample of the coarse lines: the component whose fit
+    # is the most confident
+    fits = [scaling.pooled_exponent(V[comp == c]) for c in range(k)]
+    fit = max(fits, key=lambda s: s.confidence)
+    informative = float(np.mean([c.levels > 0 for c in candidates])) if candidates else 0.0
+    score = calibration.score([c.evidence for c in candidates], calibration.scaling_evidence(fit.alpha, fit.confidence), informative)
     informative = [c for c in candidates if c.levels > 0]
     exponent = float(np.median([c.exponent for c in informative])) if informative else float("nan")
     kind = "none" if not informative else "jumps" if exponent < 0.5 else "kinks"
@@ -254,6 +270,8 @@ def probe(f, X, queries=4096, seed=0, batch_size=1024):
         budget=int(queries),
         exponent=exponent,
         kinks_per_line=float(feats.count.mean()),
+        scaling_exponent=fit.alpha,
+        scaling_confidence=fit.confidence,
         kind=kind,
         candidates=candidates,
         _coarse=dict(V=V, floored=feats.floored, peaks=feats.peaks, floor=fl.value, t=coarse.t),
