@@ -16,6 +16,8 @@ One module per concern:
   quantisation);
 - :mod:`.features`: second differences, tents, concentration, peaks and SMP
   with fastsmp's kernels;
+- :mod:`.scaling`: the pooled multi-scale exponent of the mean squared
+  second difference (the evidence left when outputs are coarse or noisy);
 - :mod:`.probe`: :func:`probe`, the zoom chains and :class:`Evidence`;
 - :mod:`.calibration`: the score, the verdict and its frozen thresholds;
   :mod:`.null` and :mod:`.calibrate` the random functions and the script
