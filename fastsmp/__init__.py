@@ -28,3 +28,12 @@ __all__ = [
     "warmup",
     "__version__",
 ]
+
+
+def __getattr__(name):
+    # ``fastsmp.forensics`` on first use: ``import fastsmp`` stays quick
+    if name == "forensics":
+        import importlib
+
+        return importlib.import_module(".forensics", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -16,7 +16,7 @@ from ._args import parse_axis
 from ._version import __version__
 
 #: modules contributing subcommands (besides ``smp``, defined here)
-COMMAND_MODULES: list[str] = ["fastsmp.scan", "fastsmp.bench", "fastsmp.science.experiments.command"]
+COMMAND_MODULES: list[str] = ["fastsmp.scan", "fastsmp.bench", "fastsmp.science.experiments.command", "fastsmp.forensics.command"]
 
 
 def _add_smp(subparsers):

@@ -1,0 +1,376 @@
+""":func:`probe`: sample ``f`` along lines, zoom in on its sharpest bends,
+and weigh the evidence for kinks.
+
+1. Coarse lines (:func:`.lines.draw`) through and between the examples.
+2. On each, the second difference above the noise floor (:mod:`.noise`,
+   :mod:`.features`); the lines whose largest two-sample tent stands highest
+   above the floor are the candidates.
+3. Each candidate is re-sampled on a line ``(n - 1) / 4`` times finer through
+   the tent, and again through the tent found there, for up to
+   :data:`LEVELS` levels. A kink stays a two-sample tent at every scale and
+   its mass scales with the step (exponent 1); a smooth bend spreads over
+   more and more samples and its tent's mass falls with the step squared
+   (exponent 2); a jump keeps its mass (exponent 0). A level counts only if a
+   kink's tent would still stand clear of that line's noise floor there.
+4. Over all coarse lines together, the growth of the mean squared second
+   difference with the subsampling (:mod:`.scaling`): ``m**3`` for kinks,
+   ``m**4`` for smooth functions, even where single kinks drown in noise.
+5. The score (:mod:`.calibration`) adds the chains' mean evidence (the
+   exponent and concentration at the finest level that counts) and the
+   pooled exponent's, weighted by the share of chains that found nothing;
+   the verdict compares it with thresholds calibrated on
+   random smooth and kinked functions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+
+from . import calibration, features, lines, noise, scaling
+from .oracle import Oracle
+
+__all__ = ["probe", "Evidence", "Candidate", "plan"]
+
+#: zoom levels after the coarse lines
+LEVELS = 3
+#: share of the budget spent on coarse lines
+COARSE_SHARE = 0.4
+#: a zoom level counts if a kink's tent would stand this many floors high there
+INFORMATIVE = 4.0
+#: smallest line
+MIN_SAMPLES = 9
+#: a tent this many floors high is clear enough to follow
+SELECT = 8.0
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How a query budget is spent: ``coarse`` lines, then ``candidates``
+    chains of up to ``levels`` zoom lines, each line ``n`` samples."""
+
+    n: int
+    coarse: int
+    candidates: int
+    levels: int
+
+
+def plan(queries):
+    """The line length and counts for a budget of ``queries`` rows.
+
+    Examples
+    --------
+    >>> plan(256)
+    Plan(n=33, coarse=3, candidates=1, levels=3)
+    >>> plan(4096)
+    Plan(n=65, coarse=26, candidates=12, levels=3)
+    """
+    queries = int(queries)
+    if queries < 2 * MIN_SAMPLES:
+        raise ValueError(f"queries={queries} is too small: the probe needs at least {2 * MIN_SAMPLES} (two lines of {MIN_SAMPLES} samples)")
+    n = 65 if queries >= 2048 else 33 if queries >= 128 else 17 if queries >= 64 else MIN_SAMPLES
+    total = queries // n
+    coarse = max(1, math.ceil(COARSE_SHARE * total))
+    rest = total - coarse
+    levels = min(LEVELS, rest)
+    candidates = rest // levels if levels else 0
+    return Plan(n, coarse, candidates, levels)
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One zoom chain: a coarse line's largest tent followed down the levels.
+
+    ``exponent`` is how the tent's mass scales with the step between the
+    coarse line and the finest informative level (0 jump, 1 kink, 2 smooth);
+    ``concentration`` the share of that level's ``sum |d|`` in its tent;
+    ``levels`` how many zoom levels counted; ``evidence`` the chain's score.
+    """
+
+    line: int
+    component: int
+    levels: int
+    exponent: float
+    concentration: float
+    evidence: float
+
+
+@dataclass
+class Evidence:
+    """What :func:`probe` found.
+
+    Attributes
+    ----------
+    score : float
+        Larger means more evidence of kinks; about 0 when the outputs say
+        nothing either way; negative for evidence of smoothness.
+    verdict : str
+        ``"nonsmooth"``, ``"smooth"`` or ``"inconclusive"``.
+    queries : int
+        Rows passed to ``f`` (never more than the budget).
+    budget : int
+    exponent : float
+        Median multi-scale exponent over the informative candidates (NaN if
+        none): about 1 for kinks, 2 for smooth bends, 0 for jumps.
+    kinks_per_line : float
+        Mean number of peaks of the floored |second difference| per coarse line.
+    scaling_exponent, scaling_confidence : float
+        The pooled exponent of the mean squared second difference over the
+        subsampling (:mod:`.scaling`: 3 for kinks, 4 for smooth) and how
+        far the signal stood above the noise (0..1).
+    kind : str
+        A guess at which nonsmoothness: ``"kinks"`` (ReLU-like),
+        ``"jumps"`` (piecewise-constant: trees, nearest neighbours),
+        ``"none"``.
+    candidates : list of Candidate
+    """
+
+    score: float
+    verdict: str
+    queries: int
+    budget: int
+    exponent: float
+    kinks_per_line: float
+    kind: str
+    scaling_exponent: float = float("nan")
+    scaling_confidence: float = 0.0
+    candidates: list = field(default_factory=list)
+    _coarse: dict = field(default_factory=dict, repr=False)
+
+    def plot(self, ax=None, lines=4):
+        """Plot the outputs along a few coarse lines, their floored |second
+        difference| with the peaks marked, and the score; returns the figure.
+
+        Examples
+        --------
+        >>> import numpy as np, matplotlib
+        >>> matplotlib.use("Agg")
+        >>> ev = probe(lambda x: np.abs(x).sum(axis=1), np.eye(3), queries=64)
+        >>> fig = ev.plot()
+        >>> len(fig.axes)
+        2
+        """
+        from .plot import plot_evidence
+
+        return plot_evidence(self, ax=ax, lines=lines)
+
+
+def _check_X(X):
+    if hasattr(X, "detach"):  # a torch tensor
+        X = X.detach().cpu().numpy()
+    X = np.asarray(X)
+    if X.dtype.kind not in "fiu":
+        raise TypeError(f"X must hold real numbers, got dtype {X.dtype}")
+    if X.ndim < 2:
+        raise ValueError(f"X must have shape (examples, *input_shape), at least 2-D; got shape {X.shape}")
+    if X.shape[0] == 0 or X.size == 0:
+        raise ValueError(f"X is empty (shape {X.shape}): the probe lines pass through at least one example")
+    if not np.isfinite(X).all():
+        raise ValueError("X holds NaN or inf")
+    return X
+
+
+def _rows(Y, count, n):
+    """``(count * n, k)`` outputs -> ``(count * k, n)`` lines, line-major."""
+    k = Y.shape[1]
+    return np.ascontiguousarray(Y.reshape(count, n, k).transpose(0, 2, 1).reshape(count * k, n))
+
+
+def probe(f, X, queries=4096, seed=0, batch_size=1024):
+    """Probe a black box ``f`` for kinks (ReLU-family activations, max pooling).
+
+    Parameters
+    ----------
+    f : callable or torch.nn.Module
+        Maps an array of inputs ``(n, *X.shape[1:])`` to outputs ``(n,)`` or
+        ``(n, k, ...)`` (NumPy, torch, or anything ``numpy.asarray`` reads).
+        A module runs under ``torch.no_grad()`` on its own device and dtype.
+        Only outputs are used.
+    X : array_like, shape (m, *input_shape)
+        One or more example inputs; the probe lines pass through and between
+        them, and their spread sets the lines' lengths. Not modified.
+    queries : int, default 4096
+        The most rows ``f`` is called on, in total (at least 18).
+    seed : int, default 0
+    batch_size : int, default 1024
+        The most rows in one call of ``f``.
+
+    Returns
+    -------
+    Evidence
+
+    Raises
+    ------
+    ValueError
+        ``X`` empty, not at least 2-D, or not finite; ``queries`` too small;
+        ``f`` returning the wrong number of rows or NaN/inf outputs.
+    TypeError
+        ``f`` not callable; ``X`` or the outputs not real numbers.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from fastsmp import forensics
+    >>> X = np.random.default_rng(0).normal(size=(8, 3))
+    >>> forensics.probe(lambda x: np.abs(x).sum(axis=1), X, queries=512).verdict
+    'nonsmooth'
+    >>> forensics.probe(lambda x: np.sin(x).sum(axis=1), X, queries=512).verdict
+    'smooth'
+    """
+    X = _check_X(X)
+    p = plan(queries)
+    rng = np.random.default_rng(seed)
+    shape = X.shape[1:]
+    X2 = X.reshape(X.shape[0], -1).astype(np.float64)
+    in_dtype = X.dtype if X.dtype.kind == "f" else np.dtype(np.float64)
+    oracle = Oracle(f, shape, queries, batch_size, in_dtype, rng)
+
+    coarse = lines.draw(X2, p.coarse, p.n, rng)
+    Y = oracle(coarse.points())
+    k = Y.shape[1]
+    bits = noise.mantissa_bits(Y, oracle.precision)
+    grids = np.array([noise.grid_step(Y[:, c]) for c in range(k)])
+    V = _rows(Y, p.coarse, p.n)
+    comp = np.tile(np.arange(k), p.coarse)
+    sigma = noise.pooled_noise(V, comp, k)
+    fl = noise.line_floor(V, bits, grids[comp], sigma[comp])
+    feats = features.line_features(V, fl.value)
+    scales = _scales(V, bits, grids[comp], sigma[comp], p.n)
+
+    # candidates: the tents standing highest above their floor (at the
+    # subsampling that makes them stand highest), one per line
+    # the most isolated tents first: kinks give lone tents, smooth bends wide ones
+    best = {}
+    eligible = np.flatnonzero(scales.snr > INFORMATIVE)
+    for row in eligible[np.lexsort((-scales.snr[eligible], -scales.concentration[eligible]))]:
+        if len(best) >= p.candidates:
+            break
+        best.setdefault(row // k, row)
+    chosen = np.array(sorted(best.values()), dtype=np.int64)
+    candidates = []
+    if chosen.size:
+        candidates = _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p)
+
+    # pooled over every sample of the coarse lines: the component whose fit
+    # is the most confident
+    fits = [scaling.pooled_exponent(V[comp == c]) for c in range(k)]
+    fit = max(fits, key=lambda s: s.confidence)
+    informative = float(np.mean([c.levels > 0 for c in candidates])) if candidates else 0.0
+    score = calibration.score([c.evidence for c in candidates], calibration.scaling_evidence(fit.alpha, fit.confidence), informative)
+    informative = [c for c in candidates if c.levels > 0]
+    exponent = float(np.median([c.exponent for c in informative])) if informative else float("nan")
+    kind = "none" if not informative else "jumps" if exponent < 0.5 else "kinks"
+    return Evidence(
+        score=score,
+        verdict=calibration.verdict(score),
+        queries=oracle.used,
+        budget=int(queries),
+        exponent=exponent,
+        kinks_per_line=float(feats.count.mean()),
+        scaling_exponent=fit.alpha,
+        scaling_confidence=fit.confidence,
+        kind=kind,
+        candidates=candidates,
+        _coarse=dict(V=V, floored=feats.floored, peaks=feats.peaks, floor=fl.value, t=coarse.t),
+    )
+
+
+class Scales(NamedTuple):
+    """For each coarse line, the subsampling ``m`` at which its largest tent
+    stands highest above the floor: its ``snr`` (tent mass / floor), ``mass``
+    and ``position`` (in samples of the full line)."""
+
+    m: np.ndarray
+    snr: np.ndarray
+    mass: np.ndarray
+    position: np.ndarray
+    concentration: np.ndarray
+
+
+def _scales(V, bits, grids, sigma, n):
+    """Subsample each line by 1, 2, 4, ... (longer steps lift a kink's tent,
+    ``s * h``, above a fixed quantisation or noise floor) and keep the finest
+    subsampling at which the largest tent stands :data:`SELECT` floors high
+    (else the one where it stands highest): a kink's tent grows like ``h``,
+    a smooth bend's like ``h**2``, so the finest clear scale favours kinks."""
+    L = V.shape[0]
+    out = Scales(np.ones(L, dtype=np.int64), np.zeros(L), np.zeros(L), np.zeros(L), np.zeros(L))
+    done = np.zeros(L, dtype=bool)
+    m = 1
+    while (n - 1) // m + 1 >= MIN_SAMPLES:
+        Vm = np.ascontiguousarray(V[:, ::m])
+        fl = noise.line_floor(Vm, bits, grids, sigma)
+        ff = features.line_features(Vm, fl.value)
+        snr = np.where(ff.pair_floored > 0, ff.pair / fl.value, 0.0)
+        better = ~done & (snr > out.snr * 1.0001)
+        out.m[better] = m
+        out.snr[better] = snr[better]
+        out.mass[better] = ff.pair[better]
+        out.position[better] = ff.position[better] * m
+        out.concentration[better] = ff.concentration[better]
+        done |= snr >= SELECT
+        m *= 2
+    return out
+
+
+def _zoom_factor(snr, n):
+    """How much finer the next line is: as fine as keeps a kink's tent
+    :data:`INFORMATIVE` floors high, between 2 and ``(n - 1) / 4``."""
+    return np.clip(snr / (4 * INFORMATIVE), 2.0, (n - 1) / 4.0)
+
+
+def _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p):
+    """Follow each chosen tent down the zoom levels."""
+    line = chosen // k
+    comp = chosen % k
+    current = coarse
+    idx = line.copy()
+    m = scales.m[chosen].astype(np.float64)  # the parent's step, in samples of its line
+    position = scales.position[chosen]
+    snr = scales.snr[chosen]
+    coarse_pair = scales.mass[chosen]
+    coarse_step = coarse.step[line] * m
+    parent_step = coarse_step.copy()
+    parent_pair = coarse_pair.copy()
+    alive = np.ones(chosen.size, dtype=bool)
+    levels = np.zeros(chosen.size, dtype=np.int64)
+    exponent = np.full(chosen.size, np.nan)
+    concentration = np.full(chosen.size, np.nan)
+    for _ in range(p.levels):
+        todo = np.flatnonzero(alive)
+        if todo.size == 0 or oracle.left < todo.size * p.n:
+            break
+        z = _zoom_factor(snr[todo], p.n)
+        center = current.t[0] + position[todo] * (2.0 / (p.n - 1))
+        fine = lines.zoom(current, idx[todo], center, m[todo] / z)
+        Yf = oracle(fine.points())
+        Vf = _rows(Yf, todo.size, p.n)[np.arange(todo.size) * k + comp[todo]]
+        flf = noise.line_floor(Vf, bits, grids[comp[todo]], sigma[comp[todo]])
+        ff = features.line_features(Vf, flf.value)
+        predicted = parent_pair[todo] * fine.step / parent_step[todo]  # a kink's tent mass at this step
+        counts = predicted >= INFORMATIVE * flf.value
+        ok_idx = todo[counts]
+        if ok_idx.size:
+            step_ratio = fine.step[counts] / coarse_step[ok_idx]
+            mass = np.maximum(ff.pair[counts], 1e-300)
+            exponent[ok_idx] = np.log(mass / coarse_pair[ok_idx]) / np.log(step_ratio)
+            concentration[ok_idx] = ff.concentration[counts]
+            levels[ok_idx] += 1
+        alive[:] = False
+        alive[ok_idx] = True
+        # the next level zooms on the tent found at this one, on this line
+        idx[todo] = np.arange(todo.size)
+        m[todo] = 1.0
+        position[todo] = ff.position
+        parent_pair[todo] = ff.pair
+        parent_step[todo] = fine.step
+        snr[todo] = np.divide(ff.pair, flf.value)
+        current = fine
+    return [
+        Candidate(int(line[i]), int(comp[i]), int(levels[i]), float(exponent[i]), float(concentration[i]),
+                  calibration.chain_evidence(levels[i], exponent[i], concentration[i]))
+        for i in range(chosen.size)
+    ]

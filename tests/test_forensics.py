@@ -1,0 +1,217 @@
+"""fastsmp.forensics: the black-box probe, its CLI and its benchmark (issue #17)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from fastsmp import forensics
+from fastsmp.forensics import noise
+from fastsmp.forensics.bench.report import auc
+
+RNG = np.random.default_rng(7)
+X5 = RNG.standard_normal((12, 5))
+W = RNG.standard_normal((5, 32))
+B = RNG.standard_normal(32)
+A = RNG.standard_normal(32) / 6
+
+
+def relu_net(x):
+    return np.maximum(x @ W + B, 0.0) @ A
+
+
+def tanh_net(x):
+    return np.tanh(x @ W + B) @ A
+
+
+def abs_sum(x):
+    return np.abs(x).sum(axis=1)
+
+
+def linear_spline(x):
+    knots = np.linspace(-3, 3, 9)
+    values = np.cos(knots) * 2
+    return np.interp(x @ np.array([0.6, -0.3, 0.5, 0.2, 0.5]), knots, values)
+
+
+def polynomial(x):
+    return x[:, 0] ** 3 - 2 * x[:, 1] * x[:, 2] + 0.5 * x[:, 3] ** 2
+
+
+def sines(x):
+    return np.sin(x).sum(axis=1)
+
+
+@pytest.mark.parametrize("f", [abs_sum, linear_spline, relu_net], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("queries", [256, 4096])
+def test_kinked_closed_forms_are_nonsmooth(f, queries):
+    ev = forensics.probe(f, X5, queries=queries)
+    assert ev.verdict == "nonsmooth", ev
+    assert ev.score > forensics.NONSMOOTH_ABOVE
+    assert abs(ev.exponent - 1) < 0.1  # a kink's tent scales like the step
+    assert ev.kind == "kinks"
+
+
+@pytest.mark.parametrize("f", [polynomial, sines, tanh_net], ids=lambda f: f.__name__)
+@pytest.mark.parametrize("queries", [256, 4096])
+def test_smooth_closed_forms_are_smooth(f, queries):
+    ev = forensics.probe(f, X5, queries=queries)
+    assert ev.verdict == "smooth", ev
+    assert ev.score < forensics.SMOOTH_BELOW
+    assert abs(ev.exponent - 2) < 0.15  # a bend's tent scales like the step squared
+
+
+def test_the_score_orders_kinked_above_smooth_over_seeds():
+    kinked = [forensics.probe(relu_net, X5, queries=512, seed=s).score for s in range(4)]
+    smooth = [forensics.probe(tanh_net, X5, queries=512, seed=s).score for s in range(4)]
+    assert auc(kinked, smooth) == 1.0
+
+
+@pytest.mark.parametrize("queries", [18, 50, 129, 256, 1000, 5000])
+def test_the_query_budget_is_never_exceeded(queries):
+    seen = []
+
+    def counted(x):
+        seen.append(len(x))
+        return relu_net(x)
+
+    ev = forensics.probe(counted, X5, queries=queries, batch_size=100)
+    assert sum(seen) == ev.queries <= queries
+    assert max(seen) <= 100  # batches
+    assert ev.budget == queries
+    assert ev.queries >= queries // 3  # the budget is used, not ignored
+
+
+def test_queries_too_small():
+    with pytest.raises(ValueError, match="too small"):
+        forensics.probe(relu_net, X5, queries=17)
+
+
+def test_float16_outputs_still_show_kinks():
+    ev = forensics.probe(lambda x: abs_sum(x).astype(np.float16), X5, queries=4096)
+    assert ev.verdict == "nonsmooth", ev
+    smooth = forensics.probe(lambda x: sines(x).astype(np.float16), X5, queries=4096)
+    assert smooth.verdict != "nonsmooth" and smooth.score < ev.score
+
+
+def _quantised(f, bits=8):
+    y = f(X5)
+    lo, q = y.min(), np.ptp(y) / (2**bits - 1)
+    return lambda x: lo + np.round((f(x) - lo) / q) * q
+
+
+def test_8bit_quantised_outputs_still_show_kinks():
+    ev = forensics.probe(_quantised(abs_sum), X5, queries=16384)
+    # the tents followed down the zoom still scale like the step ...
+    assert abs(ev.exponent - 1) < 0.2 and ev.kind == "kinks"
+    # ... but at 8 bits the evidence may stay under the 1%-false-positive threshold
+    assert ev.verdict != "smooth" and ev.score > 1.0, ev
+    # a rounded staircase of a smooth function is not taken for kinks
+    smooth = forensics.probe(_quantised(polynomial), X5, queries=16384)
+    assert smooth.verdict != "nonsmooth" and smooth.score < ev.score - 1.0, smooth
+    # with 12 bits the verdict is reached
+    assert forensics.probe(_quantised(abs_sum, 12), X5, queries=16384).verdict == "nonsmooth"
+
+
+def test_noise_floor_reads_the_outputs_precision():
+    assert noise.mantissa_bits(np.float16([0.1, 3.7, -2.2]).astype(np.float64)) == 10
+    assert noise.mantissa_bits(np.float32([0.1, 3.7]).astype(np.float64)) == 23
+    assert noise.mantissa_bits(np.float32([0.1]), hint="float16") == 10
+    assert noise.grid_step(np.round(RNG.random(100) * 255) / 255 * 3.0) == pytest.approx(3.0 / 255)
+    assert noise.grid_step(RNG.random(100)) == 0.0
+    V = np.round(np.linspace(0, 1, 65)[None] ** 2 * 255) / 255  # a quantised parabola
+    fl = noise.line_floor(V, grid=1 / 255)
+    assert np.abs(np.diff(V, 2)).max() <= fl.value[0]  # the staircase stays under the floor
+
+
+def test_torch_module_is_accepted():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Linear(5, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2)).double()
+    ev = forensics.probe(net, X5, queries=1024)
+    assert ev.verdict == "nonsmooth", ev
+    assert all(p.grad is None for p in net.parameters())  # outputs only, no backward
+    smooth = torch.nn.Sequential(torch.nn.Linear(5, 32), torch.nn.Tanh(), torch.nn.Linear(32, 1))
+    assert forensics.probe(smooth, torch.as_tensor(X5, dtype=torch.float32), queries=1024).verdict != "nonsmooth"
+
+
+def test_multi_dimensional_inputs_and_outputs():
+    images = RNG.standard_normal((4, 1, 6, 6))
+    seen = []
+
+    def f(x):
+        seen.append(x.shape[1:])
+        return np.stack([np.abs(x).sum(axis=(1, 2, 3)), x.sum(axis=(1, 2, 3))], axis=1)[:, :, None]
+
+    ev = forensics.probe(f, images, queries=512)
+    assert set(seen) == {(1, 6, 6)}
+    assert ev.verdict == "nonsmooth"
+
+
+def test_X_is_not_modified():
+    X = X5.copy()
+    X.flags.writeable = False
+    forensics.probe(relu_net, X, queries=256)
+    np.testing.assert_array_equal(X, X5)
+
+
+@pytest.mark.parametrize(
+    "X, f, error, match",
+    [
+        (np.zeros((0, 5)), relu_net, ValueError, "empty"),
+        (np.zeros(5), relu_net, ValueError, "2-D"),
+        (np.array([[np.nan] * 5]), relu_net, ValueError, "NaN"),
+        (np.array([["a"] * 5]), relu_net, TypeError, "real"),
+        (X5, lambda x: relu_net(x)[:-1], ValueError, "one row per input"),
+        (X5, lambda x: np.float64(1.0), ValueError, "scalar"),
+        (X5, lambda x: np.where(x[:, 0] > 0, np.nan, relu_net(x)), ValueError, "NaN or inf"),
+        (X5, lambda x: np.full(len(x), np.inf), ValueError, "NaN or inf"),
+        (X5, "not a function", TypeError, "callable"),
+    ],
+)
+def test_bad_input_raises_clear_errors(X, f, error, match):
+    with pytest.raises(error, match=match):
+        forensics.probe(f, X, queries=256)
+
+
+def test_plot_shows_lines_and_peaks():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    ev = forensics.probe(abs_sum, X5, queries=256)
+    fig = ev.plot()
+    top, bottom = fig.axes
+    assert len(top.lines) == 3 and "nonsmooth" in top.get_title()
+    markers = [line for line in bottom.lines if line.get_marker() == "v"]
+    assert sum(len(m.get_xdata()) for m in markers) == int(ev._coarse["peaks"][:3].sum()) > 0
+
+
+def test_cli_prints_verdict_score_queries(tmp_path, monkeypatch, capsys):
+    from fastsmp.cli import main
+
+    (tmp_path / "mymodel.py").write_text(
+        "import numpy as np\n"
+        "def model():\n"
+        "    return lambda x: np.abs(x).sum(axis=1)\n"
+        "def data():\n"
+        "    return np.random.default_rng(0).normal(size=(8, 4))\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert main(["forensics", "--model", "mymodel.py:model", "--data", "mymodel.py:data", "--queries", "300"]) == 0
+    out = capsys.readouterr().out
+    assert "verdict: nonsmooth" in out
+    assert "queries: " in out and int(out.split("queries: ")[1].split()[0]) <= 300
+    assert float(out.split("score: ")[1].split()[0]) > forensics.NONSMOOTH_ABOVE
+    assert main(["forensics", "--model", "mymodel.py:nope", "--data", "mymodel.py:data"]) == 1
+
+
+@pytest.mark.slow
+def test_bench_quick_writes_its_outputs(tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("torch")
+    from fastsmp.forensics.bench import run
+
+    rows = run(out=tmp_path, quick=True, progress=False)
+    assert {"forensics.csv", "report.md", "roc.png", "auc.png"} <= {p.name for p in tmp_path.iterdir()}
+    assert {r["label"] for r in rows} == {"nonsmooth", "smooth", "confounder"}
+    assert all(r["used"] <= r["queries"] for r in rows)
+    assert "| clean float32 outputs" in (tmp_path / "report.md").read_text()
