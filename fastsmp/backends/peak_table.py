@@ -19,7 +19,8 @@ order over ``(outer, inner)``) at ``offsets[L]:offsets[L + 1]``, with a
 
 ``k`` is a target's kernel module (:mod:`fastsmp.backends.cpu.selection`,
 :mod:`fastsmp.backends.cuda.selection`): the same loops over lines around
-the bodies of :mod:`fastsmp.backends.peak_rules`, and ``empty``, ``full``,
+the bodies of :mod:`fastsmp.backends.peak_rules`, ``lines64`` and ``marks``
+(the input and a mask as its kernels read them), and ``empty``, ``full``,
 ``to_host``, ``to_device`` for its arrays. Host steps touch only per-line
 counts and, for ``distance``, the peaks' heights.
 """
@@ -209,6 +210,7 @@ def find(k, a, selection, filters, names, peak_mask=None):
     :class:`fastsmp._args.Selection`, ``filters`` the ``height`` and
     ``threshold`` bounds): the mask and the kept entries of the properties
     ``names``, flat in line order."""
+    a = k.lines64(a)
     table = select(k, a, rules(selection), filters_always(filters), _groups(names), peak_mask)
     return mark(k, table, a.shape), kept(k, table, names)[1]
 
@@ -216,7 +218,7 @@ def find(k, a, selection, filters, names, peak_mask=None):
 def measure_marks(k, a, mask, selection, prominence_data, names):
     """A backend's ``measure_peaks_lines``: ``peak_prominences`` and
     ``peak_widths`` at the positions ``mask`` marks, flat in line order."""
-    table = at_marks(k, a, mask, rules(selection), prominence_data)
+    table = at_marks(k, k.lines64(a), k.marks(mask), rules(selection), prominence_data)
     return {name: table.arrays[name] for name in names}
 
 
@@ -230,7 +232,7 @@ def smp_selected(k, v, rtol, filters, selection, peak_mask=None):
     a = k.empty((outer, max(n - 2, 0), inner), v.dtype)
     finite = k.empty(lines, np.bool_)
     k.floored_lines(v, rtol, a, finite)
-    table = select(k, a, rules(selection), filters_always(filters), set(), peak_mask)
+    table = select(k, k.lines64(a), rules(selection), filters_always(filters), set(), peak_mask)
     sums, counts = totals(k, table)
     k.void_lines(finite, sums, counts)
     return sums, counts

@@ -118,13 +118,12 @@ def sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
 
 def select_peaks_lines(a, selection, filters, names):
     with serialized():
-        return peak_table.find(peak_selection, _read_only(a), selection, filters, names, find_peaks_lines)
+        return peak_table.find(peak_selection, a, selection, filters, names, find_peaks_lines)
 
 
 def measure_peaks_lines(a, mask, selection, prominence_data, names):
     with serialized():
-        return peak_table.measure_marks(peak_selection, _read_only(a), _read_only(mask), selection, prominence_data,
-                                        names)
+        return peak_table.measure_marks(peak_selection, a, mask, selection, prominence_data, names)
 
 
 def smp_selected_lines(v, rtol, filters, selection):

@@ -177,6 +177,26 @@ def void_lines(finite, sums, counts):
             counts[line] = 0
 
 
+def lines64(x):
+    """``x`` as the kernels here read it: float64 (as SciPy reads it; exact
+    for every working dtype), C-contiguous and read-only, so that each
+    kernel compiles once, not once per dtype and layout. A copy where ``x``
+    is not that already."""
+    return _read_only(np.ascontiguousarray(x, dtype=np.float64))
+
+
+def marks(mask):
+    """A mask as the kernels here read it: C-contiguous, read-only."""
+    return _read_only(np.ascontiguousarray(mask, dtype=np.bool_))
+
+
+def _read_only(x):
+    if x.flags.writeable:
+        x = x.view()
+        x.flags.writeable = False
+    return x
+
+
 def empty(shape, dtype):
     return np.empty(shape, dtype)
 
