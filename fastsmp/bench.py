@@ -39,6 +39,10 @@ class Case:
     short_shape: tuple | None = None  # for `fastsmp bench`
     smoke_shape: tuple = (8, 64)  # for the CI smoke run
     target: float | None = None  # fraction of the ceiling asked for (issue #3), on 2 cores
+    #: SciPy's other peak rules, as ``(name, value)`` pairs (issue #18); the
+    #: target there is a speed-up over the SciPy loop, not a fraction of the ceiling
+    rules: tuple = ()
+    scipy_target: float | None = None
 
     def make(self, size="full", seed=0):
         shape = {"full": self.shape, "short": self.short_shape or self.shape, "smoke": self.smoke_shape}[size]
@@ -49,7 +53,7 @@ class Case:
 
     def call(self, module, x, backend="auto"):
         if self.op == "find_peaks":
-            return module.find_peaks(x, axis=self.axis, backend=backend)
+            return module.find_peaks(x, axis=self.axis, backend=backend, **dict(self.rules))
         return module.smp(x, axis=self.axis, return_counts=self.op == "smp_counts", backend=backend)
 
 
@@ -61,6 +65,15 @@ CASES = [
     Case("e", "4096x4096 f64, axis=-1", (4096, 4096), dtype="float64"),
     Case("f", "find_peaks on (a)", (4096, 4096), op="find_peaks", target=0.5),
     Case("g", "return_counts on (a)", (4096, 4096), op="smp_counts", target=0.5),
+    # SciPy's other rules (issue #18): speed-ups over the SciPy loop
+    Case("h", "find_peaks distance=5, prominence=0.5, axis=-1", (4096, 4096), op="find_peaks",
+         rules=(("distance", 5), ("prominence", 0.5)), scipy_target=30),
+    Case("i", "find_peaks distance=5, prominence=0.5, axis=-2", (4096, 4096), axis=-2, op="find_peaks",
+         rules=(("distance", 5), ("prominence", 0.5)), smoke_shape=(64, 8), scipy_target=30),
+    Case("j", "find_peaks width=(2, None), axis=-1", (4096, 4096), op="find_peaks",
+         rules=(("width", (2, None)),), scipy_target=30),
+    Case("k", "find_peaks width=(2, None), axis=-2", (4096, 4096), axis=-2, op="find_peaks",
+         rules=(("width", (2, None)),), smoke_shape=(64, 8), scipy_target=30),
 ]
 #: first call after import with a warm compile cache, seconds (issue #3)
 LATENCY_TARGET = 0.5
@@ -176,7 +189,7 @@ def scipy_loop(case, x):
     for ax, lines in _lines(x, case.axis):
         for line in lines:
             if case.op == "find_peaks":
-                find_peaks(line)
+                find_peaks(line, **dict(case.rules))
                 continue
             v = line.astype(np.float64)
             a = np.abs(np.diff(v, 2))
@@ -189,6 +202,8 @@ def torch_ops(case, x):
     plateau rule is hard to vectorise, which is the point of fastsmp)."""
     import torch
 
+    if case.rules:
+        raise NotImplementedError("no torch-ops version of SciPy's distance, prominence and width rules")
     t = torch.as_tensor(x)
     total = 0
     for ax in (case.axis,) if isinstance(case.axis, int) else case.axis:
@@ -310,6 +325,8 @@ def run_case(case, size="short", baselines=BASELINES, slow_baselines_on=None):
     for name, fn in baselines.items():
         if name in ("scipy loop", "reference") and slow_baselines_on is not None and case.name not in slow_baselines_on:
             continue
+        if case.rules and name in ("torch ops", "reference"):
+            continue  # no torch version; the reference loops in Python per peak
         if name == "torch ops":
             try:
                 import torch  # noqa: F401
@@ -385,6 +402,9 @@ def format_table(rows):
     lines = [head]
     for r in rows:
         target = "-" if r.case.target is None else f">= {r.case.target} ({'met' if r.of_ceiling >= r.case.target else 'not met'})"
+        if r.case.scipy_target is not None and "scipy loop" in r.baselines:
+            speedup = r.baselines["scipy loop"] / r.seconds
+            target = f">= {r.case.scipy_target}x scipy ({'met' if speedup >= r.case.scipy_target else 'not met'})"
         lines.append(
             [r.case.name, r.what, "cpu", f"{r.gbps:.1f}", f"{r.of_ceiling:.2f}", target]
             + [f"{r.baselines[n] / r.seconds:.1f}x" if n in r.baselines else "-" for n in names]
@@ -407,7 +427,8 @@ def add_command(subparsers):
         description="A short benchmark: GB/s, fraction of the bandwidth ceiling and speed-ups, per case. "
         "The full suite is `pytest bench/ --benchmark-only` (see bench/README.md).",
     )
-    p.add_argument("--cases", default="abcdefg", help="which cases to run (letters, default abcdefg)")
+    p.add_argument("--cases", default="abcdefg", help="which cases to run (letters, default abcdefg; "
+                   "h-k are SciPy's other peak rules)")
     p.add_argument("--size", choices=("short", "full", "smoke"), default="short")
     p.add_argument("--no-latency", action="store_true", help="skip the first-call latency measurement")
     p.set_defaults(func=_run_bench)
@@ -421,7 +442,7 @@ def _run_bench(args):
     rows = []
     for name in args.cases:
         # The slow baselines (SciPy loop, reference) only where they answer in seconds.
-        rows.append(run_case(CASES_BY_NAME[name], args.size, slow_baselines_on="abefg"))
+        rows.append(run_case(CASES_BY_NAME[name], args.size, slow_baselines_on="abefghijk"))
         print(f"  {name}: {rows[-1].gbps:.1f} GB/s", file=sys.stderr, flush=True)
     print(format_table(rows))
     missed = [r for r in rows if r.case.target is not None and r.of_ceiling < r.case.target]
