@@ -263,6 +263,175 @@ def width(x, o, i, peak, prominence, left_base, right_base, rel_height):
     return right_ip - left_ip, height, left_ip, right_ip
 
 
+#: samples per block of :func:`block_summaries`
+BLOCK = 16
+
+
+@elementwise
+def block_summaries(x, o, i, high, low_right, low_right_at, low_left, low_left_at):
+    """Per block of :data:`BLOCK` samples of line ``(o, i)``: the highest
+    sample (NaN where the block holds a NaN), and the lowest with its last
+    and its first position. :func:`prominence_by_blocks` crosses a block in
+    one step where no sample of it is higher than the peak."""
+    n = x.shape[1]
+    for b in range(high.size):
+        lo = b * BLOCK
+        first = np.float64(x[o, lo, i])
+        hi = first
+        low_r = first
+        low_r_at = lo
+        low_l = first
+        low_l_at = lo
+        for j in range(lo + 1, min(lo + BLOCK, n)):
+            v = np.float64(x[o, j, i])
+            if not (v <= hi):  # a NaN sticks
+                hi = v if hi == hi else hi
+            if v <= low_r:
+                low_r = v
+                low_r_at = j
+            if v < low_l:
+                low_l = v
+                low_l_at = j
+        high[b] = hi
+        low_right[b] = low_r
+        low_right_at[b] = low_r_at
+        low_left[b] = low_l
+        low_left_at[b] = low_l_at
+
+
+@functools.lru_cache(maxsize=None)
+def prominence_by_blocks(target):
+    """``prominence(x, o, i, peak, wlen, high, low_right, low_right_at,
+    low_left, low_left_at)``: SciPy's walk for one peak (see
+    :func:`prominence`), crossing in one step every whole block inside the
+    window whose samples are all at most the peak's height: its lowest
+    sample (nearest to the peak: the last position on the left, the first
+    on the right) is what the walk through it would have found. The same
+    bases, without walking sample by sample over long stretches."""
+    top_minus_base_ = top_minus_base.on(target)
+
+    def walk(x, o, i, peak, wlen, high, low_right, low_right_at, low_left, low_left_at):
+        n = x.shape[1]
+        i_min = 0
+        i_max = n - 1
+        if 2 <= wlen:
+            half = np.int64(wlen) // 2
+            i_min = max(peak - half, i_min)
+            i_max = min(peak + half, i_max)
+        top = np.float64(x[o, peak, i])
+        left_base = peak
+        left_min = top
+        j = peak
+        while i_min <= j:
+            if j % BLOCK == BLOCK - 1 and i_min <= j - (BLOCK - 1) and high[j // BLOCK] <= top:
+                b = j // BLOCK  # a whole block of samples <= top
+                if low_right[b] < left_min:
+                    left_min = low_right[b]
+                    left_base = low_right_at[b]
+                j -= BLOCK
+                continue
+            v = np.float64(x[o, j, i])
+            if not (v <= top):
+                break
+            if v < left_min:
+                left_min = v
+                left_base = j
+            j -= 1
+        right_base = peak
+        right_min = top
+        j = peak
+        while j <= i_max:
+            if j % BLOCK == 0 and j + (BLOCK - 1) <= i_max and high[j // BLOCK] <= top:
+                b = j // BLOCK
+                if low_left[b] < right_min:
+                    right_min = low_left[b]
+                    right_base = low_left_at[b]
+                j += BLOCK
+                continue
+            v = np.float64(x[o, j, i])
+            if not (v <= top):
+                break
+            if v < right_min:
+                right_min = v
+                right_base = j
+            j += 1
+        return top_minus_base_(top, left_min, right_min), left_base, right_base
+
+    return _jit(target, walk)
+
+
+@elementwise
+def top_minus_base(top, left_min, right_min):
+    """SciPy's ``x[peak] - max(left_min, right_min)``, with Cython's ``max``."""
+    base = left_min
+    if right_min > base:
+        base = right_min
+    return top - base
+
+
+@functools.lru_cache(maxsize=None)
+def prominence(target):
+    """``prominence(x, o, i, peak, wlen)``: SciPy's ``_peak_prominences`` for
+    one peak, compiled for ``target``."""
+    top_minus_base_ = top_minus_base.on(target)
+
+    def walk(x, o, i, peak, wlen):
+        """SciPy's ``_peak_prominences`` for one peak: ``(prominence, left_base,
+        right_base)``. A base is the lowest sample between the peak and the first
+        higher sample (or the window's edge, ``wlen >= 2``) on its side; a NaN
+        stops the search as a higher sample would (every comparison with it is
+        false, as in SciPy's loop)."""
+        n = x.shape[1]
+        i_min = 0
+        i_max = n - 1
+        if 2 <= wlen:
+            half = np.int64(wlen) // 2
+            i_min = max(peak - half, i_min)
+            i_max = min(peak + half, i_max)
+        top = np.float64(x[o, peak, i])
+        left_base = peak
+        left_min = top
+        j = peak
+        while i_min <= j and np.float64(x[o, j, i]) <= top:
+            if np.float64(x[o, j, i]) < left_min:
+                left_min = np.float64(x[o, j, i])
+                left_base = j
+            j -= 1
+        right_base = peak
+        right_min = top
+        j = peak
+        while j <= i_max and np.float64(x[o, j, i]) <= top:
+            if np.float64(x[o, j, i]) < right_min:
+                right_min = np.float64(x[o, j, i])
+                right_base = j
+            j += 1
+        return top_minus_base_(top, left_min, right_min), left_base, right_base
+
+    return _jit(target, walk)
+
+
+@elementwise
+def width(x, o, i, peak, prominence, left_base, right_base, rel_height):
+    """SciPy's ``_peak_widths`` for one peak: ``(width, width_height,
+    left_ip, right_ip)``, the line crossing ``x[peak] - prominence *
+    rel_height`` found between the bases and interpolated linearly."""
+    top = np.float64(x[o, peak, i])
+    height = top - prominence * rel_height
+    j = peak
+    while left_base < j and height < np.float64(x[o, j, i]):
+        j -= 1
+    left_ip = np.float64(j)
+    if np.float64(x[o, j, i]) < height:  # the crossing lies between samples
+        left_ip += (height - np.float64(x[o, j, i])) / (np.float64(x[o, j + 1, i]) - np.float64(x[o, j, i]))
+    j = peak
+    while j < right_base and height < np.float64(x[o, j, i]):
+        j += 1
+    right_ip = np.float64(j)
+    if np.float64(x[o, j, i]) < height:
+        right_ip -= (height - np.float64(x[o, j, i])) / (np.float64(x[o, j - 1, i]) - np.float64(x[o, j, i]))
+    return right_ip - left_ip, height, left_ip, right_ip
+
+
 @elementwise
 def bases_by_stack(x, o, i, start, stop, peaks, keep, step, mins, bases, stack_at, stack_min, stack_base):
     """The base of every kept peak on one side in one pass over the line

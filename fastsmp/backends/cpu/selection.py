@@ -13,7 +13,8 @@ import numpy as np
 
 from .. import peak_table
 from ..peak_rules import (
-    bases_by_stack,
+    BLOCK,
+    block_summaries,
     compact,
     count_kept,
     floored,
@@ -24,7 +25,7 @@ from ..peak_rules import (
     marked,
     maxima,
     measure,
-    top_minus_base,
+    prominence_by_blocks,
 )
 
 _floored = floored("cpu")
@@ -36,9 +37,9 @@ _compact = compact.cpu
 _mark = mark.cpu
 _marked = marked.cpu
 _line_total = line_total.cpu
-_bases_by_stack = bases_by_stack.cpu
+_block_summaries = block_summaries.cpu
+_prominence_by_blocks = prominence_by_blocks("cpu")
 _keep_distant_by_height = keep_distant_by_height.cpu
-_top_minus_base = top_minus_base.cpu
 
 _jit = numba.njit(parallel=True, cache=True, nogil=True)
 # The loops over the table do a few operations per peak: one thread keeps
@@ -81,30 +82,28 @@ def keep_distant_lines(offsets, peaks, order, keep, distance, lines):
 @_jit
 def measure_lines(x, rules, offsets, peaks, keep, given, prominences, left_bases, right_bases, widths,
                   width_heights, left_ips, right_ips):
-    """Prominences, the ``prominence`` rule, widths, the ``width`` rule.
-    Without a window, a line's bases come from one stack pass per side
-    (:func:`~fastsmp.backends.peak_rules.bases_by_stack`), not one walk per
-    peak: the same bases, in time linear in the line."""
+    """Prominences, the ``prominence`` rule, widths, the ``width`` rule. The
+    prominences come from SciPy's walk crossing whole blocks of low samples
+    in one step (:func:`~fastsmp.backends.peak_rules.prominence_by_blocks`):
+    the same bases, without the long walks of the high peaks."""
     outer, n, inner = x.shape
-    by_stack = rules.need_prominence != 0 and not given and rules.wlen < 2
+    blocks = -(-n // BLOCK)
+    by_blocks = rules.need_prominence != 0 and not given
     for line in numba.prange(offsets.size - 1):
         o, i = line // inner, line % inner
         start, stop = offsets[line], offsets[line + 1]
-        if by_stack and stop > start:
-            stack_at = np.empty(n, np.int64)
-            stack_min = np.empty(n)
-            stack_base = np.empty(n, np.int64)
-            left_mins = np.empty(stop - start)
-            right_mins = np.empty(stop - start)
-            _bases_by_stack(x, o, i, start, stop, peaks, keep, 1, left_mins, left_bases, stack_at, stack_min,
-                            stack_base)
-            _bases_by_stack(x, o, i, start, stop, peaks, keep, -1, right_mins, right_bases, stack_at, stack_min,
-                            stack_base)
+        if by_blocks and stop > start:
+            high = np.empty(blocks)
+            low_right = np.empty(blocks)
+            low_right_at = np.empty(blocks, np.int64)
+            low_left = np.empty(blocks)
+            low_left_at = np.empty(blocks, np.int64)
+            _block_summaries(x, o, i, high, low_right, low_right_at, low_left, low_left_at)
             for k in range(start, stop):
                 if keep[k] != 0:
-                    prominences[k] = _top_minus_base(np.float64(x[o, peaks[k], i]), left_mins[k - start],
-                                                     right_mins[k - start])
-        _measure(x, o, i, rules, start, stop, peaks, keep, given or by_stack, prominences, left_bases,
+                    prominences[k], left_bases[k], right_bases[k] = _prominence_by_blocks(
+                        x, o, i, peaks[k], rules.wlen, high, low_right, low_right_at, low_left, low_left_at)
+        _measure(x, o, i, rules, start, stop, peaks, keep, given or by_blocks, prominences, left_bases,
                  right_bases, widths, width_heights, left_ips, right_ips)
 
 
