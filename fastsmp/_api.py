@@ -513,7 +513,7 @@ def warmup(dtypes=("float32", "float64"), backends=("cpu",)):
     afterwards it loads them from its cache (a fraction of a second, most of
     it Numba's own start-up). Every layout of the ``cpu`` backend is prepared:
     short and long rows, panels (a middle axis) and maps (``axis=(-2, -1)``),
-    without and with filters. Call this at start-up where the first call's latency matters,
+    without and with filters, and the kernels of SciPy's other peak rules. Call this at start-up where the first call's latency matters,
     e.g. in a server or before timing.
 
     Parameters
@@ -542,3 +542,10 @@ def warmup(dtypes=("float32", "float64"), backends=("cpu",)):
                 smp(maps, axis=(-2, -1), height=height, backend=backend)
             for x, axis in lines:
                 curvature(x, axis=axis, backend=backend)
+            # SciPy's other rules: the peak-table kernels (they read float64
+            # lines: one variant for every dtype) and this dtype's floored magnitude
+            x = lines[1][0]
+            find_peaks(x, distance=1, prominence=0, width=0, return_properties=True, backend=backend)
+            find_peaks(x, plateau_size=1, backend=backend)
+            peak_widths(x, find_peaks(x, backend=backend), backend=backend)
+            smp(x, distance=1, backend=backend)

@@ -463,3 +463,14 @@ def test_warmup_prepares_every_layout(monkeypatch):
     for name in names:
         wanted = {"none"} if name.startswith("curvature") else {"none", "filters"}
         assert {f for n, d, f in seen if n == name and d == "float64"} == wanted, name
+
+
+def test_warmup_compiles_the_peak_table_kernels():
+    """``fastsmp.warmup`` also prepares SciPy's other rules: after it, every
+    kernel of the peak table has a compiled (or cache-loaded) variant."""
+    from fastsmp.backends.cpu import selection
+
+    fastsmp.warmup(dtypes=["float64"])
+    for name in ("maxima_lines", "marked_lines", "keep_distant_lines_unsorted", "measure_lines",
+                 "count_kept_lines", "compact_lines", "mark_lines", "total_lines", "floored_lines"):
+        assert getattr(selection, name).signatures, name
