@@ -23,13 +23,15 @@ def tiny_cuda():
     that plateaus and lines cross block and warp boundaries even in the tiny
     arrays the simulator can afford; the old configuration is restored."""
     from fastsmp.backends.cuda import backend as _cuda
+    from fastsmp.backends.cuda import selection as _selection
 
-    old = _cuda.config
+    old = _cuda.config, _selection.THREADS
     _cuda.config = _cuda.LaunchConfig(threads=4, items=2, lanes=2)
+    _selection.THREADS = 2  # the peak-table kernels: lines in several blocks
     try:
         yield _cuda.config
     finally:
-        _cuda.config = old
+        _cuda.config, _selection.THREADS = old
 
 # A script run in a subprocess by test_cuda_ptx.py (it patches numba), not a
 # module to import for doctests.

@@ -20,7 +20,8 @@ order over ``(outer, inner)``) at ``offsets[L]:offsets[L + 1]``, with a
 ``k`` is a target's kernel module (:mod:`fastsmp.backends.cpu.selection`,
 :mod:`fastsmp.backends.cuda.selection`): the same loops over lines around
 the bodies of :mod:`fastsmp.backends.peak_rules`, ``lines64`` and ``marks``
-(the input and a mask as its kernels read them), and ``empty``, ``full``,
+(the input and a mask as its kernels read them, lines in the same order),
+``unlines`` (a mask back in the input's layout), and ``empty``, ``full``,
 ``to_host``, ``to_device`` for its arrays. Host steps touch only per-line
 counts and, for ``distance``, the peaks' heights.
 """
@@ -210,9 +211,9 @@ def find(k, a, selection, filters, names, peak_mask=None):
     :class:`fastsmp._args.Selection`, ``filters`` the ``height`` and
     ``threshold`` bounds): the mask and the kept entries of the properties
     ``names``, flat in line order."""
-    a = k.lines64(a)
-    table = select(k, a, rules(selection), filters_always(filters), _groups(names), peak_mask)
-    return mark(k, table, a.shape), kept(k, table, names)[1]
+    lines = k.lines64(a)
+    table = select(k, lines, rules(selection), filters_always(filters), _groups(names), peak_mask)
+    return k.unlines(mark(k, table, lines.shape), a.shape), kept(k, table, names)[1]
 
 
 def measure_marks(k, a, mask, selection, prominence_data, names):

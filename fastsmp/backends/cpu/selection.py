@@ -177,16 +177,30 @@ def void_lines(finite, sums, counts):
 
 
 def lines64(x):
-    """``x`` as the kernels here read it: float64 (as SciPy reads it; exact
-    for every working dtype), C-contiguous and read-only, so that each
-    kernel compiles once, not once per dtype and layout. A copy where ``x``
-    is not that already."""
-    return _read_only(np.ascontiguousarray(x, dtype=np.float64))
+    """``x`` as the kernels here read it: one line per row, ``(outer *
+    inner, n, 1)``, float64 (as SciPy reads it; exact for every working
+    dtype), C-contiguous and read-only. Each kernel then compiles once, not
+    once per dtype and layout, and the walks along a line read neighbouring
+    samples (lines along a middle axis are copied transposed: their strided
+    walks cost more than the copy). Lines keep their order."""
+    outer, n, inner = x.shape
+    rows = np.moveaxis(x, 1, 2) if inner > 1 else x
+    return _read_only(np.ascontiguousarray(rows, dtype=np.float64).reshape(outer * inner, n, 1))
 
 
 def marks(mask):
-    """A mask as the kernels here read it: C-contiguous, read-only."""
-    return _read_only(np.ascontiguousarray(mask, dtype=np.bool_))
+    """A mask as the kernels here read it: laid out as :func:`lines64` lays
+    out the lines, read-only."""
+    outer, n, inner = mask.shape
+    rows = np.moveaxis(mask, 1, 2) if inner > 1 else mask
+    return _read_only(np.ascontiguousarray(rows, dtype=np.bool_).reshape(outer * inner, n, 1))
+
+
+def unlines(mask, shape):
+    """A mask drawn on :func:`lines64`'s rows, back in the ``(outer, n,
+    inner)`` layout ``shape``."""
+    outer, n, inner = shape
+    return np.moveaxis(mask.reshape(outer, inner, n), 2, 1)
 
 
 def _read_only(x):
