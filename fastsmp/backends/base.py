@@ -36,6 +36,22 @@ class Backend(Protocol):
     def find_peaks_lines(self, a, filters) -> Any:
         """The bool peak mask of every line, shaped like ``a`` (SPEC 5)."""
 
+    def select_peaks_lines(self, a, selection, filters, names) -> tuple[Any, dict]:
+        """SciPy's ``find_peaks`` with its other rules (``selection``, a
+        :class:`fastsmp._args.Selection`) on every line: the bool mask shaped
+        like ``a`` and the properties ``names``, flat arrays in line order
+        (SPEC 11)."""
+
+    def measure_peaks_lines(self, a, mask, selection, prominence_data, names) -> dict:
+        """``peak_prominences``/``peak_widths`` at the positions ``mask`` (a
+        bool view shaped like ``a``) marks: the properties ``names``, flat in
+        line order; ``prominence_data`` three such arrays or None."""
+
+    def smp_selected_lines(self, v, rtol, filters, selection) -> tuple[Any, Any]:
+        """Per line: the SMP and count of the peaks every rule of
+        ``selection`` keeps (float64 sum in order); NaN and 0 for a line that
+        holds a NaN or an inf."""
+
     def curvature_lines(self, x) -> Any:
         """``d`` of every line, ``(outer, max(n - 2, 0), inner)`` (SPEC 3)."""
 
