@@ -61,6 +61,34 @@ try:
         fastmath = bool(kernel.targetoptions.get("fastmath"))
         ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0), fastmath=fastmath)
         print(name, ptx.count("fma.rn.f32") + ptx.count(".ftz") + ptx.count(".approx") + int(fastmath))
+    # The peak-table kernels (SciPy's other rules): float64 lines, one thread
+    # a line. A fused multiply-add in the width height would change SciPy's
+    # bits (README: cuda agrees within SPEC 6 there): counted as fma.rn.f64.
+    from fastsmp.backends.cuda import selection
+    from fastsmp.backends.peak_rules import PeakRules
+
+    rules = types.NamedUniTuple(f64, len(PeakRules._fields), PeakRules)
+    u8, b1 = types.uint8, types.boolean
+    table = {
+        "maxima_lines": (arr(f64, 3), rules, filters, arr(i64, 1), i64, arr(i64, 1), arr(f64, 1), arr(i64, 1),
+                         arr(i64, 1), arr(i64, 1), arr(f64, 1), arr(f64, 1)),
+        "marked_lines": (arr(b1, 3), arr(f64, 3), arr(i64, 1), i64, arr(i64, 1), arr(f64, 1), arr(f64, 1),
+                         arr(f64, 1)),
+        "keep_distant_lines": (arr(i64, 1), arr(i64, 1), arr(i64, 1), arr(u8, 1), f64),
+        "measure_lines": (arr(f64, 3), rules, arr(i64, 1), arr(i64, 1), arr(u8, 1), b1, arr(f64, 1), arr(i64, 1),
+                          arr(i64, 1), arr(f64, 1), arr(f64, 1), arr(f64, 1), arr(f64, 1)),
+        "count_kept_lines": (arr(i64, 1), arr(u8, 1), arr(i64, 1)),
+        "compact_lines": (arr(i64, 1), arr(u8, 1), arr(i64, 1), arr(f64, 1), arr(f64, 1)),
+        "mark_lines": (arr(b1, 3), arr(i64, 1), arr(u8, 1), arr(i64, 1)),
+        "total_lines": (arr(i64, 1), arr(u8, 1), arr(f64, 1), arr(f64, 1), arr(i64, 1)),
+        "floored_lines": (arr(f32, 3), f32, arr(f32, 3), arr(b1, 1)),
+        "void_lines": (arr(b1, 1), arr(f64, 1), arr(i64, 1)),
+    }
+    peak_kernels = selection._kernels()
+    for name, sig in table.items():
+        ptx, _ = cuda.compile_ptx(peak_kernels[name].py_func, sig, cc=(9, 0))
+        print("peak_table." + name, ptx.count("fma.rn.f32") + ptx.count("fma.rn.f64") + ptx.count(".ftz")
+              + ptx.count(".approx"))
     # The shared bodies (d, the floor, the filters) as CUDA device functions:
     # a fastmath option there marks their instructions reassociable without
     # any trace in the PTX text, so their options are checked instead.
