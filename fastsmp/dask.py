@@ -41,6 +41,7 @@ import threading
 import numpy as np
 
 from ._args import axes as normalize_axes
+from ._args import selection as check_rules
 from ._args import working_dtype
 
 __all__ = ["find_peaks", "kernels_are_threadsafe", "smp"]
@@ -99,7 +100,8 @@ def _smp_block(block, axes, backend, smp_kwargs):
 
 
 def smp(darr, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False, nan_policy="propagate",
-        return_counts=False, backend="auto"):
+        return_counts=False, backend="auto", distance=None, prominence=None, width=None, wlen=None,
+        rel_height=0.5, plateau_size=None):
     """:func:`fastsmp.smp` of a dask array, lazily.
 
     Parameters
@@ -110,6 +112,9 @@ def smp(darr, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False
     axis, height, threshold, rtol, keepdims, nan_policy, return_counts, backend
         As in :func:`fastsmp.smp`. ``backend`` applies inside each task
         (``"auto"`` is ``"cpu"`` for NumPy blocks).
+    distance, prominence, width, wlen, rel_height, plateau_size
+        SciPy's other peak rules, as in :func:`fastsmp.smp` (checked now,
+        not when computed).
 
     Returns
     -------
@@ -131,7 +136,10 @@ def smp(darr, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False
     axes = _axes_of(axis, darr.ndim)
     work = working_dtype(darr.dtype)
     darr = _whole_along(darr, axes)
-    smp_kwargs = {"height": height, "threshold": threshold, "rtol": rtol, "nan_policy": nan_policy}
+    rules = {"distance": distance, "prominence": prominence, "width": width, "wlen": wlen,
+             "rel_height": rel_height, "plateau_size": plateau_size}
+    check_rules(plateau_size, distance, prominence, width, wlen, rel_height)  # errors now, not at compute
+    smp_kwargs = {"height": height, "threshold": threshold, "rtol": rtol, "nan_policy": nan_policy, **rules}
     chunks = tuple((1,) if a in axes else c for a, c in enumerate(darr.chunks)) + ((2,),)
     both = da.map_blocks(
         _smp_block, darr, axes, backend, smp_kwargs, chunks=chunks, new_axis=darr.ndim,
@@ -151,9 +159,13 @@ def _find_peaks_block(block, axis, backend, filters):
     return np.asarray(fastsmp.find_peaks(block, axis=axis, backend=backend, **filters))
 
 
-def find_peaks(darr, axis=-1, *, height=None, threshold=None, backend="auto"):
+def find_peaks(darr, axis=-1, *, height=None, threshold=None, backend="auto", distance=None, prominence=None,
+               width=None, wlen=None, rel_height=0.5, plateau_size=None):
     """:func:`fastsmp.find_peaks` of a dask array: a lazy boolean mask shaped
-    like ``darr``, chunked whole along ``axis``.
+    like ``darr``, chunked whole along ``axis``. All of SciPy's rules apply
+    (checked now, not when computed); properties are not returned (their
+    per-block arrays would be ragged: call :func:`fastsmp.find_peaks` on the
+    computed blocks for them).
 
     Examples
     --------
@@ -162,12 +174,17 @@ def find_peaks(darr, axis=-1, *, height=None, threshold=None, backend="auto"):
     >>> mask = fastsmp.dask.find_peaks(da.from_array(a, chunks=(8, 9)), axis=0, height=0.5)
     >>> np.array_equal(mask.compute(), fastsmp.find_peaks(a, axis=0, height=0.5))
     True
+    >>> mask = fastsmp.dask.find_peaks(da.from_array(a, chunks=(8, 9)), axis=0, distance=3, prominence=0.2)
+    >>> np.array_equal(mask.compute(), fastsmp.find_peaks(a, axis=0, distance=3, prominence=0.2))
+    True
     """
     import dask.array as da
 
     (ax,) = _axes_of(axis, darr.ndim)
     darr = _whole_along(darr, (ax,))
-    filters = {"height": height, "threshold": threshold}
+    filters = {"height": height, "threshold": threshold, "distance": distance, "prominence": prominence,
+               "width": width, "wlen": wlen, "rel_height": rel_height, "plateau_size": plateau_size}
+    check_rules(plateau_size, distance, prominence, width, wlen, rel_height)  # errors now, not at compute
     return da.map_blocks(
         _find_peaks_block, darr, ax, backend, filters, dtype=np.bool_, meta=np.empty((0,) * darr.ndim, np.bool_)
     )

@@ -134,3 +134,23 @@ def test_distributed_process_cluster_equals_in_memory(acts):
     np.testing.assert_array_equal(s, want_s)
     np.testing.assert_array_equal(n, want_n)
     assert len(layers) == 2 and all(isinstance(v, bool) for v in layers.values())
+
+
+def test_scipy_rules_through_dask_match_numpy():
+    """SciPy's other rules on a dask array, chunked across the lines, give
+    the masks and SMPs of the same call on the NumPy array; bad rules raise
+    when the graph is built."""
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 6, (17, 40)).astype(np.float64)
+    d = da.from_array(a, chunks=(5, 11))
+    rules = dict(distance=2.5, prominence=(1, None), width=(0.5, 6), wlen=7)
+    mask = fastsmp.dask.find_peaks(d, axis=-1, **rules).compute(scheduler="threads")
+    np.testing.assert_array_equal(mask, fastsmp.find_peaks(a, axis=-1, **rules))
+    s, n = fastsmp.dask.smp(d, axis=0, return_counts=True, distance=2, plateau_size=(1, 2))
+    expected = fastsmp.smp(a, axis=0, return_counts=True, distance=2, plateau_size=(1, 2))
+    np.testing.assert_array_equal(s.compute(scheduler="threads"), expected[0])
+    np.testing.assert_array_equal(n.compute(scheduler="threads"), expected[1])
+    with pytest.raises(ValueError, match="distance"):
+        fastsmp.dask.find_peaks(d, distance=0.5)
+    with pytest.raises(ValueError, match="wlen"):
+        fastsmp.dask.smp(d, prominence=1, wlen=1)
