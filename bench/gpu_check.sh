@@ -3,7 +3,8 @@
 # root; nothing is installed: it needs numpy, numba, numba-cuda, torch with
 # CUDA, pytest and hypothesis, and uses CuPy where present). It runs
 #   1. the CUDA tests on the real device (tests marked `gpu`, plus the whole
-#      cuda-backend agreement suite with the simulator off),
+#      cuda-backend agreement suite with the simulator off, SciPy's other
+#      peak rules included),
 #   2. the GPU benchmark (bench/gpu_bench.py): cases (a), (c), (d) at
 #      8192 x 8192 and larger against torch.sum (the ceiling there), the same
 #      SMP in torch ops, and cupyx.scipy.signal.find_peaks in a loop,
@@ -24,7 +25,7 @@ $PY -c "import numba, numba_cuda, torch; print('numba', numba.__version__, 'numb
 # 1. tests on the device (bounded: the benchmark must still fit)
 timeout 170 $PY -m pytest -q -p no:cacheprovider -o addopts="--benchmark-disable" -rs \
     tests/test_gpu.py tests/test_agreement.py tests/test_scipy_parity.py tests/test_dispatch.py \
-    -k "gpu or cuda" 2>&1 | tee "$OUT/gpu_tests.log"
+    tests/test_find_peaks_full.py -k "gpu or cuda" 2>&1 | tee "$OUT/gpu_tests.log"
 tests_rc=${PIPESTATUS[0]}
 
 # 2. the benchmark
