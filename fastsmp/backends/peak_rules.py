@@ -46,6 +46,9 @@ class PeakRules(NamedTuple):
     rel_height: float
     need_prominence: float  #: 1.0 where prominences are computed (a rule or a property needs them)
     need_width: float  #: 1.0 where widths are computed
+    #: 1.0 where the prominences themselves are wanted (a property, or the
+    #: widths); 0.0 lets the cpu walk stop once a peak passes ``prominence_min``
+    exact_prominence: float = 1.0
 
 
 #: :func:`maxima` and :func:`marked` store positions
@@ -307,10 +310,16 @@ def prominence_by_blocks(target):
     window whose samples are all at most the peak's height: its lowest
     sample (nearest to the peak: the last position on the left, the first
     on the right) is what the walk through it would have found. The same
-    bases, without walking sample by sample over long stretches."""
+    bases, without walking sample by sample over long stretches.
+
+    With ``enough`` (not NaN), a side's walk stops once ``x[peak]`` minus the
+    lowest sample so far reaches it: for a ``prominence`` rule with a minimum
+    only, whose prominences are not wanted, that decides the rule exactly as
+    the whole walk would (``top - m`` only falls as ``m`` rises, rounding
+    included), though the prominence returned is then only a lower bound."""
     top_minus_base_ = top_minus_base.on(target)
 
-    def walk(x, o, i, peak, wlen, high, low_right, low_right_at, low_left, low_left_at):
+    def walk(x, o, i, peak, wlen, high, low_right, low_right_at, low_left, low_left_at, enough):
         n = x.shape[1]
         i_min = 0
         i_max = n - 1
@@ -323,6 +332,8 @@ def prominence_by_blocks(target):
         left_min = top
         j = peak
         while i_min <= j:
+            if top - left_min >= enough:
+                break  # the rule is met on this side: the walk need not go on
             if j % BLOCK == BLOCK - 1 and i_min <= j - (BLOCK - 1) and high[j // BLOCK] <= top:
                 b = j // BLOCK  # a whole block of samples <= top
                 if low_right[b] < left_min:
@@ -341,6 +352,8 @@ def prominence_by_blocks(target):
         right_min = top
         j = peak
         while j <= i_max:
+            if top - right_min >= enough:
+                break
             if j % BLOCK == 0 and j + (BLOCK - 1) <= i_max and high[j // BLOCK] <= top:
                 b = j // BLOCK
                 if low_left[b] < right_min:
@@ -608,7 +621,7 @@ def rules(selection):
         f(s.plateau_size[0]), f(s.plateau_size[1]),
         np.nan if s.distance is None else float(math.ceil(s.distance)),
         f(s.prominence[0]), f(s.prominence[1]), f(s.width[0]), f(s.width[1]),
-        float(s.wlen), float(s.rel_height), float(s.need_prominence), float(s.need_width),
+        float(s.wlen), float(s.rel_height), float(s.need_prominence), float(s.need_width), 1.0,
     )
 
 

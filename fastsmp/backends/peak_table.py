@@ -212,7 +212,8 @@ def find(k, a, selection, filters, names, peak_mask=None):
     ``threshold`` bounds): the mask and the kept entries of the properties
     ``names``, flat in line order."""
     lines = k.lines64(a)
-    table = select(k, lines, rules(selection), filters_always(filters), _groups(names), peak_mask)
+    wanted = rules(selection)._replace(exact_prominence=float("prominences" in names))
+    table = select(k, lines, wanted, filters_always(filters), _groups(names), peak_mask)
     return k.unlines(mark(k, table, lines.shape), a.shape), kept(k, table, names)[1]
 
 
@@ -233,7 +234,8 @@ def smp_selected(k, v, rtol, filters, selection, peak_mask=None):
     a = k.empty((outer, max(n - 2, 0), inner), v.dtype)
     finite = k.empty(lines, np.bool_)
     k.floored_lines(v, rtol, a, finite)
-    table = select(k, k.lines64(a), rules(selection), filters_always(filters), set(), peak_mask)
+    table = select(k, k.lines64(a), rules(selection)._replace(exact_prominence=0.0), filters_always(filters), set(),
+                   peak_mask)
     sums, counts = totals(k, table)
     k.void_lines(finite, sums, counts)
     return sums, counts

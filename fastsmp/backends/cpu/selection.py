@@ -89,6 +89,10 @@ def measure_lines(x, rules, offsets, peaks, keep, given, prominences, left_bases
     outer, n, inner = x.shape
     blocks = -(-n // BLOCK)
     by_blocks = rules.need_prominence != 0 and not given
+    # A minimum-only prominence rule whose values nobody reads: walks may stop early.
+    lower_bound_only = (rules.exact_prominence == 0 and rules.need_width == 0
+                        and rules.prominence_max != rules.prominence_max)
+    enough = rules.prominence_min if lower_bound_only else np.nan
     for line in numba.prange(offsets.size - 1):
         o, i = line // inner, line % inner
         start, stop = offsets[line], offsets[line + 1]
@@ -102,7 +106,7 @@ def measure_lines(x, rules, offsets, peaks, keep, given, prominences, left_bases
             for k in range(start, stop):
                 if keep[k] != 0:
                     prominences[k], left_bases[k], right_bases[k] = _prominence_by_blocks(
-                        x, o, i, peaks[k], rules.wlen, high, low_right, low_right_at, low_left, low_left_at)
+                        x, o, i, peaks[k], rules.wlen, high, low_right, low_right_at, low_left, low_left_at, enough)
         _measure(x, o, i, rules, start, stop, peaks, keep, given or by_blocks, prominences, left_bases,
                  right_bases, widths, width_heights, left_ips, right_ips)
 
