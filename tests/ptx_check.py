@@ -76,7 +76,7 @@ try:
                          arr(f64, 1)),
         "keep_distant_lines": (arr(i64, 1), arr(i64, 1), arr(i64, 1), arr(u8, 1), f64),
         "measure_lines": (arr(f64, 3), rules, arr(i64, 1), arr(i64, 1), arr(u8, 1), b1, arr(f64, 1), arr(i64, 1),
-                          arr(i64, 1), arr(f64, 1), arr(f64, 1), arr(f64, 1), arr(f64, 1)),
+                          arr(i64, 1), arr(f64, 1), arr(f64, 1), arr(f64, 1), arr(f64, 1), arr(f64, 1), arr(i64, 1)),
         "count_kept_lines": (arr(i64, 1), arr(u8, 1), arr(i64, 1)),
         "compact_lines": (arr(i64, 1), arr(u8, 1), arr(i64, 1), arr(f64, 1), arr(f64, 1)),
         "mark_lines": (arr(b1, 3), arr(i64, 1), arr(u8, 1), arr(i64, 1)),

@@ -203,47 +203,6 @@ def top_minus_base(top, left_min, right_min):
     return top - base
 
 
-@functools.lru_cache(maxsize=None)
-def prominence(target):
-    """``prominence(x, o, i, peak, wlen)``: SciPy's ``_peak_prominences`` for
-    one peak, compiled for ``target``."""
-    top_minus_base_ = top_minus_base.on(target)
-
-    def walk(x, o, i, peak, wlen):
-        """SciPy's ``_peak_prominences`` for one peak: ``(prominence, left_base,
-        right_base)``. A base is the lowest sample between the peak and the first
-        higher sample (or the window's edge, ``wlen >= 2``) on its side; a NaN
-        stops the search as a higher sample would (every comparison with it is
-        false, as in SciPy's loop)."""
-        n = x.shape[1]
-        i_min = 0
-        i_max = n - 1
-        if 2 <= wlen:
-            half = np.int64(wlen) // 2
-            i_min = max(peak - half, i_min)
-            i_max = min(peak + half, i_max)
-        top = np.float64(x[o, peak, i])
-        left_base = peak
-        left_min = top
-        j = peak
-        while i_min <= j and np.float64(x[o, j, i]) <= top:
-            if np.float64(x[o, j, i]) < left_min:
-                left_min = np.float64(x[o, j, i])
-                left_base = j
-            j -= 1
-        right_base = peak
-        right_min = top
-        j = peak
-        while j <= i_max and np.float64(x[o, j, i]) <= top:
-            if np.float64(x[o, j, i]) < right_min:
-                right_min = np.float64(x[o, j, i])
-                right_base = j
-            j += 1
-        return top_minus_base_(top, left_min, right_min), left_base, right_base
-
-    return _jit(target, walk)
-
-
 @elementwise
 def width(x, o, i, peak, prominence, left_base, right_base, rel_height):
     """SciPy's ``_peak_widths`` for one peak: ``(width, width_height,
@@ -274,7 +233,7 @@ BLOCK = 16
 def block_summaries(x, o, i, high, low_right, low_right_at, low_left, low_left_at):
     """Per block of :data:`BLOCK` samples of line ``(o, i)``: the highest
     sample (NaN where the block holds a NaN), and the lowest with its last
-    and its first position. :func:`prominence_by_blocks` crosses a block in
+    and its first position. :func:`prominence` crosses a block in
     one step where no sample of it is higher than the peak."""
     n = x.shape[1]
     for b in range(high.size):
@@ -303,14 +262,21 @@ def block_summaries(x, o, i, high, low_right, low_right_at, low_left, low_left_a
 
 
 @functools.lru_cache(maxsize=None)
-def prominence_by_blocks(target):
+def prominence(target):
     """``prominence(x, o, i, peak, wlen, high, low_right, low_right_at,
-    low_left, low_left_at)``: SciPy's walk for one peak (see
-    :func:`prominence`), crossing in one step every whole block inside the
-    window whose samples are all at most the peak's height: its lowest
-    sample (nearest to the peak: the last position on the left, the first
-    on the right) is what the walk through it would have found. The same
-    bases, without walking sample by sample over long stretches.
+    low_left, low_left_at, enough) -> (prominence, left_base, right_base)``:
+    SciPy's ``_peak_prominences`` for one peak. A base is the lowest sample
+    between the peak and the first higher sample (or the window's edge,
+    ``wlen >= 2``) on its side, the one nearest to the peak among equals; a
+    NaN stops the walk as a higher sample would (every comparison with it is
+    false, as in SciPy's loop).
+
+    Given :func:`block_summaries` of the line (empty arrays: none), the walk
+    crosses in one step every whole block inside the window whose samples
+    are all at most the peak's height: its lowest sample (the last position
+    on the left, the first on the right) is what the walk through it would
+    have found. The same bases, without walking sample by sample over long
+    stretches.
 
     With ``enough`` (not NaN), a side's walk stops once ``x[peak]`` minus the
     lowest sample so far reaches it: for a ``prominence`` rule with a minimum
@@ -321,6 +287,7 @@ def prominence_by_blocks(target):
 
     def walk(x, o, i, peak, wlen, high, low_right, low_right_at, low_left, low_left_at, enough):
         n = x.shape[1]
+        jumps = high.size > 0
         i_min = 0
         i_max = n - 1
         if 2 <= wlen:
@@ -334,7 +301,7 @@ def prominence_by_blocks(target):
         while i_min <= j:
             if top - left_min >= enough:
                 break  # the rule is met on this side: the walk need not go on
-            if j % BLOCK == BLOCK - 1 and i_min <= j - (BLOCK - 1) and high[j // BLOCK] <= top:
+            if jumps and j % BLOCK == BLOCK - 1 and i_min <= j - (BLOCK - 1) and high[j // BLOCK] <= top:
                 b = j // BLOCK  # a whole block of samples <= top
                 if low_right[b] < left_min:
                     left_min = low_right[b]
@@ -354,7 +321,7 @@ def prominence_by_blocks(target):
         while j <= i_max:
             if top - right_min >= enough:
                 break
-            if j % BLOCK == 0 and j + (BLOCK - 1) <= i_max and high[j // BLOCK] <= top:
+            if jumps and j % BLOCK == 0 and j + (BLOCK - 1) <= i_max and high[j // BLOCK] <= top:
                 b = j // BLOCK
                 if low_left[b] < right_min:
                     right_min = low_left[b]
@@ -373,140 +340,29 @@ def prominence_by_blocks(target):
     return _jit(target, walk)
 
 
-@elementwise
-def top_minus_base(top, left_min, right_min):
-    """SciPy's ``x[peak] - max(left_min, right_min)``, with Cython's ``max``."""
-    base = left_min
-    if right_min > base:
-        base = right_min
-    return top - base
-
-
-@functools.lru_cache(maxsize=None)
-def prominence(target):
-    """``prominence(x, o, i, peak, wlen)``: SciPy's ``_peak_prominences`` for
-    one peak, compiled for ``target``."""
-    top_minus_base_ = top_minus_base.on(target)
-
-    def walk(x, o, i, peak, wlen):
-        """SciPy's ``_peak_prominences`` for one peak: ``(prominence, left_base,
-        right_base)``. A base is the lowest sample between the peak and the first
-        higher sample (or the window's edge, ``wlen >= 2``) on its side; a NaN
-        stops the search as a higher sample would (every comparison with it is
-        false, as in SciPy's loop)."""
-        n = x.shape[1]
-        i_min = 0
-        i_max = n - 1
-        if 2 <= wlen:
-            half = np.int64(wlen) // 2
-            i_min = max(peak - half, i_min)
-            i_max = min(peak + half, i_max)
-        top = np.float64(x[o, peak, i])
-        left_base = peak
-        left_min = top
-        j = peak
-        while i_min <= j and np.float64(x[o, j, i]) <= top:
-            if np.float64(x[o, j, i]) < left_min:
-                left_min = np.float64(x[o, j, i])
-                left_base = j
-            j -= 1
-        right_base = peak
-        right_min = top
-        j = peak
-        while j <= i_max and np.float64(x[o, j, i]) <= top:
-            if np.float64(x[o, j, i]) < right_min:
-                right_min = np.float64(x[o, j, i])
-                right_base = j
-            j += 1
-        return top_minus_base_(top, left_min, right_min), left_base, right_base
-
-    return _jit(target, walk)
-
-
-@elementwise
-def width(x, o, i, peak, prominence, left_base, right_base, rel_height):
-    """SciPy's ``_peak_widths`` for one peak: ``(width, width_height,
-    left_ip, right_ip)``, the line crossing ``x[peak] - prominence *
-    rel_height`` found between the bases and interpolated linearly."""
-    top = np.float64(x[o, peak, i])
-    height = top - prominence * rel_height
-    j = peak
-    while left_base < j and height < np.float64(x[o, j, i]):
-        j -= 1
-    left_ip = np.float64(j)
-    if np.float64(x[o, j, i]) < height:  # the crossing lies between samples
-        left_ip += (height - np.float64(x[o, j, i])) / (np.float64(x[o, j + 1, i]) - np.float64(x[o, j, i]))
-    j = peak
-    while j < right_base and height < np.float64(x[o, j, i]):
-        j += 1
-    right_ip = np.float64(j)
-    if np.float64(x[o, j, i]) < height:
-        right_ip -= (height - np.float64(x[o, j, i])) / (np.float64(x[o, j - 1, i]) - np.float64(x[o, j, i]))
-    return right_ip - left_ip, height, left_ip, right_ip
-
-
-@elementwise
-def bases_by_stack(x, o, i, start, stop, peaks, keep, step, mins, bases, stack_at, stack_min, stack_base):
-    """The base of every kept peak on one side in one pass over the line
-    (``step`` +1 scans left to right and finds the left bases, -1 the right), for lines without a window (``wlen``
-    < 2): ``mins`` gets the lowest sample between the peak and the first
-    higher one on that side (entry ``k`` at ``k - start``), ``bases`` its
-    position nearest to the peak,
-    which is what SciPy's walk from each peak finds (it stops at a higher
-    sample or a NaN, and moves its base only on a strictly lower sample).
-
-    A stack holds the samples not yet passed by a higher one, each with the
-    lowest sample (and its nearest position) of the stretch it closes; a new
-    sample pops the ones it reaches over and takes their stretches. The
-    stack arrays need one slot per sample of the line.
-    """
-    n = x.shape[1]
-    top = -1
-    k = start if step > 0 else stop - 1  # the next table entry, in scan order
-    j = 0 if step > 0 else n - 1
-    for _ in range(n):
-        while (k >= start and k < stop) and keep[k] == 0:
-            k += step
-        if k < start or k >= stop:
-            return  # no kept peak left on this side
-        v = np.float64(x[o, j, i])
-        low = v
-        low_at = j
-        while top >= 0 and np.float64(x[o, stack_at[top], i]) <= v:  # reached over: merge its stretch
-            if stack_min[top] < low:  # strictly lower: ties keep the nearer position
-                low = stack_min[top]
-                low_at = stack_base[top]
-            top -= 1
-        top += 1
-        stack_at[top] = j
-        stack_min[top] = low
-        stack_base[top] = low_at
-        if j == peaks[k]:
-            mins[k - start] = low
-            bases[k] = low_at
-            k += step
-        j += step
-
-
 @functools.lru_cache(maxsize=None)
 def measure(target):
     """``measure(x, o, i, rules, start, stop, peaks, keep, given, prominences,
-    left_bases, right_bases, widths, width_heights, left_ips, right_ips)``:
-    on entries ``start..stop - 1`` still kept, the prominence and bases
-    (unless ``given``: then read from the arrays, as ``peak_widths`` takes
-    ``prominence_data``), the ``prominence`` rule, the widths, the ``width``
-    rule (SciPy computes the widths of the peaks the prominence rule kept)."""
+    left_bases, right_bases, widths, width_heights, left_ips, right_ips,
+    blocks, enough)``: on entries ``start..stop - 1`` still kept, the
+    prominence and bases (unless ``given``: then read from the arrays, as
+    ``peak_widths`` takes ``prominence_data``), the ``prominence`` rule, the
+    widths, the ``width`` rule (SciPy computes the widths of the peaks the
+    prominence rule kept). ``blocks`` and ``enough`` go to :func:`prominence`
+    (``blocks`` the five arrays of :func:`block_summaries`)."""
     within_ = within.on(target)
     prominence_ = prominence(target)
     width_ = width.on(target)
 
     def body(x, o, i, rules, start, stop, peaks, keep, given, prominences, left_bases, right_bases,
-             widths, width_heights, left_ips, right_ips):
+             widths, width_heights, left_ips, right_ips, blocks, enough):
+        high, low_right, low_right_at, low_left, low_left_at = blocks
         for k in range(start, stop):
             if keep[k] == 0:
                 continue
             if rules.need_prominence != 0 and not given:
-                p, lb, rb = prominence_(x, o, i, peaks[k], rules.wlen)
+                p, lb, rb = prominence_(x, o, i, peaks[k], rules.wlen, high, low_right, low_right_at, low_left,
+                                        low_left_at, enough)
                 prominences[k] = p
                 left_bases[k] = lb
                 right_bases[k] = rb

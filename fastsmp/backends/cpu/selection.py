@@ -25,7 +25,6 @@ from ..peak_rules import (
     marked,
     maxima,
     measure,
-    prominence_by_blocks,
 )
 
 _floored = floored("cpu")
@@ -38,7 +37,6 @@ _mark = mark.cpu
 _marked = marked.cpu
 _line_total = line_total.cpu
 _block_summaries = block_summaries.cpu
-_prominence_by_blocks = prominence_by_blocks("cpu")
 _keep_distant_by_height = keep_distant_by_height.cpu
 
 _jit = numba.njit(parallel=True, cache=True, nogil=True)
@@ -83,32 +81,25 @@ def keep_distant_lines(offsets, peaks, order, keep, distance, lines):
 def measure_lines(x, rules, offsets, peaks, keep, given, prominences, left_bases, right_bases, widths,
                   width_heights, left_ips, right_ips):
     """Prominences, the ``prominence`` rule, widths, the ``width`` rule. The
-    prominences come from SciPy's walk crossing whole blocks of low samples
-    in one step (:func:`~fastsmp.backends.peak_rules.prominence_by_blocks`):
-    the same bases, without the long walks of the high peaks."""
+    prominence walks cross whole blocks of low samples in one step
+    (:func:`~fastsmp.backends.peak_rules.block_summaries`), and stop early
+    where only a minimum prominence is asked and nobody reads the values."""
     outer, n, inner = x.shape
-    blocks = -(-n // BLOCK)
-    by_blocks = rules.need_prominence != 0 and not given
-    # A minimum-only prominence rule whose values nobody reads: walks may stop early.
     lower_bound_only = (rules.exact_prominence == 0 and rules.need_width == 0
                         and rules.prominence_max != rules.prominence_max)
     enough = rules.prominence_min if lower_bound_only else np.nan
     for line in numba.prange(offsets.size - 1):
         o, i = line // inner, line % inner
         start, stop = offsets[line], offsets[line + 1]
-        if by_blocks and stop > start:
-            high = np.empty(blocks)
-            low_right = np.empty(blocks)
-            low_right_at = np.empty(blocks, np.int64)
-            low_left = np.empty(blocks)
-            low_left_at = np.empty(blocks, np.int64)
-            _block_summaries(x, o, i, high, low_right, low_right_at, low_left, low_left_at)
-            for k in range(start, stop):
-                if keep[k] != 0:
-                    prominences[k], left_bases[k], right_bases[k] = _prominence_by_blocks(
-                        x, o, i, peaks[k], rules.wlen, high, low_right, low_right_at, low_left, low_left_at, enough)
-        _measure(x, o, i, rules, start, stop, peaks, keep, given or by_blocks, prominences, left_bases,
-                 right_bases, widths, width_heights, left_ips, right_ips)
+        blocks = -(-n // BLOCK) if rules.need_prominence != 0 and not given and stop > start else 0
+        high = np.empty(blocks)
+        low_right = np.empty(blocks)
+        low_right_at = np.empty(blocks, np.int64)
+        low_left = np.empty(blocks)
+        low_left_at = np.empty(blocks, np.int64)
+        _block_summaries(x, o, i, high, low_right, low_right_at, low_left, low_left_at)
+        _measure(x, o, i, rules, start, stop, peaks, keep, given, prominences, left_bases, right_bases, widths,
+                 width_heights, left_ips, right_ips, (high, low_right, low_right_at, low_left, low_left_at), enough)
 
 
 @_serial

@@ -61,12 +61,14 @@ def _kernels():
 
     @cuda.jit
     def measure_lines(x, rules, offsets, peaks, keep, given, prominences, left_bases, right_bases, widths,
-                      width_heights, left_ips, right_ips):
+                      width_heights, left_ips, right_ips, no_floats, no_ints):
+        # no block summaries here (no per-thread scratch): SciPy's plain walk
         line = cuda.grid(1)
         if line < offsets.size - 1:
             inner = x.shape[2]
             measure_(x, line // inner, line % inner, rules, offsets[line], offsets[line + 1], peaks, keep, given,
-                     prominences, left_bases, right_bases, widths, width_heights, left_ips, right_ips)
+                     prominences, left_bases, right_bases, widths, width_heights, left_ips, right_ips,
+                     (no_floats, no_floats, no_ints, no_floats, no_ints), np.nan)
 
     @cuda.jit
     def count_kept_lines(offsets, keep, counted):
@@ -138,7 +140,7 @@ def keep_distant_lines(offsets, *rest):
 
 
 def measure_lines(x, rules, offsets, *rest):
-    _launch("measure_lines", offsets.size - 1, x, rules, offsets, *rest)
+    _launch("measure_lines", offsets.size - 1, x, rules, offsets, *rest, empty(0, np.float64), empty(0, np.int64))
 
 
 def count_kept_lines(offsets, keep, counted):
