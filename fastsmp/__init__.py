@@ -6,6 +6,7 @@ implements; the README for a tour.
 """
 
 from ._api import (
+    PeakPropertyWarning,
     available_backends,
     curvature,
     find_peaks,
@@ -23,6 +24,7 @@ __all__ = [
     "peak_prominences",
     "peak_widths",
     "peak_offsets",
+    "PeakPropertyWarning",
     "curvature",
     "available_backends",
     "warmup",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 
 import numpy as np
 
@@ -343,6 +344,11 @@ def peak_prominences(a, mask, axis=-1, *, wlen=None, backend="auto"):
     left_bases, right_bases : int64 arrays, positions within the line
         All flat, in the order of ``numpy.nonzero(numpy.moveaxis(mask, axis, -1))``.
 
+    Warns
+    -----
+    PeakPropertyWarning
+        Where a prominence is 0 (a mark that is not a peak), as SciPy warns.
+
     Examples
     --------
     >>> import numpy as np, fastsmp
@@ -381,6 +387,11 @@ def peak_widths(a, mask, axis=-1, *, rel_height=0.5, prominence_data=None, wlen=
     widths, width_heights, left_ips, right_ips : float64 arrays, one per mark
         Flat, in the order of ``numpy.nonzero(numpy.moveaxis(mask, axis, -1))``.
 
+    Warns
+    -----
+    PeakPropertyWarning
+        Where a width is 0, as SciPy warns.
+
     Examples
     --------
     >>> import numpy as np, fastsmp
@@ -396,6 +407,16 @@ def peak_widths(a, mask, axis=-1, *, rel_height=0.5, prominence_data=None, wlen=
     return _measure(a, mask, axis, backend, selection, prominence_data, PROPERTIES["width"][3:])
 
 
+class PeakPropertyWarning(RuntimeWarning):
+    """A peak property that may not mean what is expected (SciPy's warning
+    of the same name): a prominence or a width of 0."""
+
+
+def _warn_zeros(props, name, what):
+    if name in props and np.any(np.asarray(_on_host(props[name])) == 0):
+        warnings.warn(f"some peaks have a {what} of 0", PeakPropertyWarning, stacklevel=3)
+
+
 def _measure(a, mask, axis, backend, selection, prominence_data, names):
     prep = prepare(a, backend)
     with prep.memory():
@@ -405,6 +426,8 @@ def _measure(a, mask, axis, backend, selection, prominence_data, names):
         if prominence_data is not None:
             prominence_data = _prominence_data(prep, marks, prominence_data)
         props = prep.backend.measure_peaks_lines(prep.line_view(ax), marks, selection, prominence_data, names)
+        _warn_zeros(props, "prominences", "prominence")  # as SciPy warns
+        _warn_zeros(props, "widths", "width")
         return tuple(prep.wrap(props[name]) for name in names)
 
 

@@ -12,6 +12,8 @@ tiny launch configurations).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.signal
@@ -578,3 +580,22 @@ def test_integer_input_is_exact():
     for backend in BACKENDS:
         run_find_peaks(x, -1, kwargs, backend, True)
 
+
+
+@backends
+def test_zero_prominence_and_width_warn_as_scipy(backend):
+    """SciPy warns (PeakPropertyWarning) when a measured prominence or width
+    is 0; fastsmp warns with its own class of the same name, and only then."""
+    x = np.array([[0.0, 2, 1, 3, 0], [1, 1, 1, 1, 1]])
+    on_flat = np.zeros(x.shape, bool)
+    on_flat[1, 2] = True  # a plateau sample: prominence 0
+    with pytest.warns(fastsmp.PeakPropertyWarning, match="prominence of 0"):
+        fastsmp.peak_prominences(x, on_flat, backend=backend)
+    with pytest.warns(fastsmp.PeakPropertyWarning, match="width of 0"):
+        fastsmp.peak_widths(x, on_flat, backend=backend)
+    peaks = fastsmp.find_peaks(x, backend=backend)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", fastsmp.PeakPropertyWarning)
+        prom = fastsmp.peak_prominences(x, peaks, backend=backend)[0]
+        fastsmp.peak_widths(x, peaks, backend=backend)
+    np.testing.assert_array_equal(prom, [1.0, 3.0])
