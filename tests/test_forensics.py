@@ -215,3 +215,28 @@ def test_bench_quick_writes_its_outputs(tmp_path):
     assert {r["label"] for r in rows} == {"nonsmooth", "smooth", "confounder"}
     assert all(r["used"] <= r["queries"] for r in rows)
     assert "| clean float32 outputs" in (tmp_path / "report.md").read_text()
+
+
+def additive_spline(x):
+    """Nonsmooth only on planes x_j = const (like linear splines, trees, Laplacian kernels)."""
+    return np.interp(x[:, 0], np.linspace(-3, 3, 7), np.cos(np.arange(7))) + np.abs(x[:, 1] - 0.3) + np.interp(x[:, 2], [-1, 0, 1], [0, 1, 0])
+
+
+def test_alignment_tells_axis_aligned_kinks_from_slanted_ones():
+    X = np.random.default_rng(1).standard_normal((12, 5))
+    additive = forensics.probe(additive_spline, X, queries=4096)
+    assert additive.aligned_tests >= 1 and additive.axis_aligned == 1.0
+    assert additive.kind == "axis-aligned kinks" and additive.verdict == "nonsmooth"
+    for f in (relu_net, linear_spline):  # kinks on slanted hyperplanes
+        ev = forensics.probe(f, X, queries=4096)
+        assert ev.aligned_tests >= 1 and ev.axis_aligned == 0.0, f.__name__
+        assert ev.kind == "kinks"
+
+
+def test_zoom_chains_record_each_level():
+    ev = forensics.probe(abs_sum, X5, queries=4096)
+    chain = max(ev.candidates, key=lambda c: c.levels)
+    assert chain.levels >= 2 and len(chain.history) == chain.levels + 1
+    steps, masses = np.array([h[0] for h in chain.history]), np.array([h[1] for h in chain.history])
+    assert np.all(np.diff(steps) < 0)  # finer and finer
+    assert np.allclose(np.diff(np.log(masses)) / np.diff(np.log(steps)), 1.0, atol=0.05)  # a kink at every level
