@@ -32,7 +32,12 @@ NONSMOOTH_ABOVE = 1.65
 SMOOTH_BELOW = -0.25
 
 
-def chain_evidence(levels, exponent, concentration):
+#: a chain earns its full positive evidence once it has seen exponent-1 tents
+#: over this many decades of step (coarse line to finest counted level)
+DECADES_FULL = 1.0
+
+
+def chain_evidence(levels, exponent, concentration, local=(), decades=None):
     """The evidence of one zoom chain.
 
     Parameters
@@ -40,9 +45,21 @@ def chain_evidence(levels, exponent, concentration):
     levels : int
         Zoom levels that counted (0: no evidence).
     exponent : float
-        How the tent's mass scaled with the step (1 kink, 2 smooth, 0 jump).
+        How the tent's mass scaled with the step (1 kink, 2 smooth, 0 jump),
+        from the coarse line to the finest counted level.
     concentration : float
         The tent's share of the nearby ``sum |d|`` at the finest level.
+    local : sequence of float
+        The exponents from each level to the next: the one furthest from 1
+        (or the overall one, if further) is used, so a bend that looked
+        like a kink from afar but spreads once the step falls below its
+        width counts as smooth.
+    decades : float, optional
+        ``log10`` of the ratio of the coarse step to the finest counted one.
+        Positive evidence is scaled by ``min(1, decades / DECADES_FULL)``: a
+        narrow smooth bend (softplus with a large beta) is a kink at every
+        step much longer than its width, so a kink is only as certain as the
+        range of steps it was seen over. ``None``: full credit.
 
     Returns
     -------
@@ -50,24 +67,33 @@ def chain_evidence(levels, exponent, concentration):
         Up to 1.5 from the exponent (peaking at 1, -1.5 at 2, down to -3;
         0 for exponents of 0.5 and below: a jump or noise that did not shrink
         with the step says nothing about kinks) plus half the logit of the
-        concentration (clipped to [0.02, 0.98]).
+        concentration (clipped to [0.02, 0.98]), the sum scaled down by the
+        decades when positive.
 
     Examples
     --------
     >>> round(chain_evidence(3, 1.0, 0.98), 2), round(chain_evidence(3, 2.0, 0.06), 2)
     (3.45, -2.88)
+    >>> round(chain_evidence(3, 1.0, 0.98, local=(1.0, 1.02, 1.9), decades=2.0), 2)
+    0.75
+    >>> round(chain_evidence(1, 1.0, 0.98, local=(1.0,), decades=0.5), 2)
+    1.72
     >>> chain_evidence(0, float("nan"), float("nan"))
     0.0
     """
     if levels == 0 or not np.isfinite(exponent):
         return 0.0
+    exponent = max([float(exponent)] + [float(x) for x in local if np.isfinite(x)], key=lambda x: abs(x - 1.0))
     c = min(max(float(concentration), 0.02), 0.98)
-    e = 3.0 * (0.5 - abs(float(exponent) - 1.0))
+    e = 3.0 * (0.5 - abs(exponent - 1.0))
     if exponent < 1:
         e = min(max(e, 0.0), 1.5)
         if e == 0.0:
             return 0.0
-    return float(max(min(e, 1.5), -3.0) + 0.5 * math.log(c / (1 - c)))
+    total = max(min(e, 1.5), -3.0) + 0.5 * math.log(c / (1 - c))
+    if total > 0 and decades is not None:
+        total *= min(1.0, max(float(decades), 0.0) / DECADES_FULL)
+    return float(total)
 
 
 def scaling_evidence(alpha, confidence):

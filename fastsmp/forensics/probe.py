@@ -25,7 +25,7 @@ and weigh the evidence for kinks.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -265,13 +265,20 @@ def probe(f, X, queries=4096, seed=0, batch_size=1024):
     best = {}
     eligible = np.flatnonzero(scales.snr > INFORMATIVE)
     for row in eligible[np.lexsort((-scales.snr[eligible], -scales.concentration[eligible]))]:
-        if len(best) >= p.candidates:
-            break
         best.setdefault(row // k, row)
-    chosen = np.array(sorted(best.values()), dtype=np.int64)
+    ranked = list(best.values())
+    chosen = np.array(sorted(ranked[: p.candidates]), dtype=np.int64)
+    rest = ranked[p.candidates:]
     candidates = []
     if chosen.size:
         candidates = _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p)
+    # chains that stopped early leave lines over: follow the next candidates with them
+    while rest and oracle.left // p.n - p.align >= 1:
+        spare = oracle.left // p.n - p.align
+        levels = min(p.levels, spare)
+        count = max(1, min(len(rest), spare // levels))
+        batch, rest = np.array(sorted(rest[:count]), dtype=np.int64), rest[count:]
+        candidates += _zoom_chains(oracle, coarse, scales, batch, k, bits, grids, sigma, replace(p, levels=levels))
 
     # pooled over every sample of the coarse lines: the component whose fit
     # is the most confident
@@ -396,11 +403,15 @@ def _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p):
         parent_step[todo] = fine.step
         snr[todo] = np.divide(ff.pair, flf.value)
         current = fine
-    return [
-        Candidate(int(line[i]), int(comp[i]), int(levels[i]), float(exponent[i]), float(concentration[i]),
-                  calibration.chain_evidence(levels[i], exponent[i], concentration[i]), tuple(history[i]))
-        for i in range(chosen.size)
-    ]
+    out = []
+    for i in range(chosen.size):
+        steps = np.array([h[0] for h in history[i]])
+        masses = np.maximum(np.array([h[1] for h in history[i]]), 1e-300)
+        local = np.diff(np.log(masses)) / np.diff(np.log(steps))
+        decades = float(np.log10(steps[0] / steps[-1]))
+        out.append(Candidate(int(line[i]), int(comp[i]), int(levels[i]), float(exponent[i]), float(concentration[i]),
+                             calibration.chain_evidence(levels[i], exponent[i], concentration[i], local, decades), tuple(history[i])))
+    return out
 
 
 def _alignment(oracle, coarse, V, scales, k, bits, grids, sigma, X, rng):
