@@ -7,14 +7,15 @@ is their mean over the chains, 0 when nothing stood above the noise floor,
 plus, weighted by the share of chains that found nothing, the evidence of
 the pooled exponent (:func:`scaling_evidence`, :mod:`.scaling`)
 (:func:`score`). The verdict (:func:`verdict`) compares it with two frozen
-thresholds.
+thresholds, and calls "nonsmooth" only where the zoom chains themselves
+lean towards kinks.
 
 The thresholds were produced by ``python -m fastsmp.forensics.calibrate``
 (defaults: 40 random smooth and 40 random piecewise-linear functions of
 :mod:`.null`, none of them from the benchmark's zoo, on Gaussian examples in
 2-64 dimensions, under every degradation of :mod:`.degrade` and budgets of
 256, 4096 and 16384 queries: 1199 smooth probes, max 1.500, 99.5th
-percentile 1.400; 1200 kinked probes, 1st percentile -0.202). Rerun it after
+percentile 1.200; 1200 kinked probes, 1st percentile -0.200). Rerun it after
 any change to the probe and paste its two lines here.
 """
 
@@ -27,7 +28,7 @@ import numpy as np
 __all__ = ["chain_evidence", "scaling_evidence", "score", "verdict", "NONSMOOTH_ABOVE", "SMOOTH_BELOW"]
 
 #: "nonsmooth" above this score: 99.5th percentile of random smooth functions + 0.25
-NONSMOOTH_ABOVE = 1.65
+NONSMOOTH_ABOVE = 1.45
 #: "smooth" below this score: 1st percentile of random kinked functions, capped at -0.25
 SMOOTH_BELOW = -0.25
 
@@ -126,13 +127,22 @@ def score(chains, pooled=0.0, informative=0.0):
     return float(np.mean(chains) if chains else 0.0) + (1.0 - float(informative)) * float(pooled)
 
 
-def verdict(s):
-    """``"nonsmooth"`` above :data:`NONSMOOTH_ABOVE`, ``"smooth"`` below
-    :data:`SMOOTH_BELOW`, else ``"inconclusive"``.
+def verdict(s, direct=True):
+    """``"nonsmooth"`` above :data:`NONSMOOTH_ABOVE` if the zoom chains
+    themselves lean towards kinks (``direct``: their mean evidence is
+    positive), ``"smooth"`` below :data:`SMOOTH_BELOW`, else
+    ``"inconclusive"``.
+
+    The pooled exponent alone (at most 1.5) never makes a "nonsmooth"
+    verdict: it is a fit over a few subsamplings, and barely-above-noise
+    smooth outputs reach its cap too often; it moves the score, and with it
+    the AUC and the "smooth" verdicts, but a kink has to be seen.
 
     Examples
     --------
-    >>> verdict(3.0), verdict(0.0), verdict(-2.0)
-    ('nonsmooth', 'inconclusive', 'smooth')
+    >>> verdict(3.0), verdict(0.0), verdict(-2.0), verdict(3.0, direct=False)
+    ('nonsmooth', 'inconclusive', 'smooth', 'inconclusive')
     """
-    return "nonsmooth" if s > NONSMOOTH_ABOVE else "smooth" if s < SMOOTH_BELOW else "inconclusive"
+    if s > NONSMOOTH_ABOVE:
+        return "nonsmooth" if direct else "inconclusive"
+    return "smooth" if s < SMOOTH_BELOW else "inconclusive"

@@ -47,6 +47,8 @@ MIN_SAMPLES = 9
 SELECT = 8.0
 #: share of the lines reserved for the alignment test (:func:`_alignment`)
 ALIGN_SHARE = 0.1
+#: the alignment test takes a tent standing this many floors high, with at least this concentration
+SELECT_ALIGN = (SELECT, 0.5)
 #: a kink on the offset line within this many samples of the original one stays put
 ALIGN_TOLERANCE = 0.1
 
@@ -294,7 +296,7 @@ def probe(f, X, queries=4096, seed=0, batch_size=1024):
         kind = "axis-aligned " + ("kinks" if kind == "none" else kind)
     return Evidence(
         score=score,
-        verdict=calibration.verdict(score),
+        verdict=calibration.verdict(score, direct=bool(candidates) and np.mean([c.evidence for c in candidates]) > 0),
         queries=oracle.used,
         budget=int(queries),
         exponent=exponent,
@@ -431,7 +433,7 @@ def _alignment(oracle, coarse, V, scales, k, bits, grids, sigma, X, rng):
     """
     n = V.shape[1]
     D = X.shape[1]
-    rows = np.flatnonzero(coarse.axis[np.arange(V.shape[0]) // k] & (scales.snr >= SELECT) & (scales.concentration >= 0.5))
+    rows = np.flatnonzero(coarse.axis[np.arange(V.shape[0]) // k] & (scales.snr >= SELECT_ALIGN[0]) & (scales.concentration >= SELECT_ALIGN[1]))
     best = {}
     for r in rows[np.argsort(-scales.snr[rows], kind="stable")]:
         best.setdefault(r // k, r)
