@@ -24,7 +24,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-__all__ = ["LineFeatures", "line_features", "LOCAL"]
+__all__ = ["LineFeatures", "line_features", "tent_near", "LOCAL"]
 
 #: the concentration counts ``sum |d|`` this many samples either side of the tent
 LOCAL = 8
@@ -89,3 +89,35 @@ def line_features(V, floor):
     position = j + 1.0 + share
     smp = np.where(peaks, floored, 0.0).sum(axis=1)
     return LineFeatures(floored, peaks, pair, pair_floored, concentration, position, smp, peaks.sum(axis=1))
+
+
+def tent_near(V, floor, position, reach=2):
+    """The largest floored two-sample tent of each line within ``reach``
+    samples of ``position`` (in samples of the line, as
+    :attr:`LineFeatures.position`): ``(pair_floored, position, anything)``,
+    ``anything`` telling whether the line has a tent above the floor at all.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> x = np.linspace(-1, 1, 33)
+    >>> V = np.stack([np.abs(x - 0.01) + np.abs(x - 0.5), np.abs(x - 0.013)])
+    >>> pf, pos, anything = tent_near(V, np.full(2, 1e-9), np.array([16.08, 16.08]))
+    >>> pos.round(3).tolist(), anything.tolist()
+    ([16.16, 16.208], [True, True])
+    """
+    import fastsmp
+
+    V = np.ascontiguousarray(V, dtype=np.float64)
+    d = np.abs(fastsmp.curvature(V))
+    floored = np.maximum(d - np.asarray(floor, dtype=np.float64)[:, None], 0.0)
+    pairs = floored[:, :-1] + floored[:, 1:]
+    j0 = np.floor(np.asarray(position, dtype=np.float64) - 1.0).astype(np.int64)
+    cols = np.arange(pairs.shape[1])[None, :]
+    masked = np.where(np.abs(cols - j0[:, None]) <= reach, pairs, -1.0)
+    j = np.argmax(masked, axis=1)
+    rows = np.arange(V.shape[0])
+    pair_floored = np.maximum(masked[rows, j], 0.0)
+    left, right = d[rows, j], d[rows, j + 1]
+    share = np.divide(right, left + right, out=np.full_like(left, 0.5), where=(left + right) > 0)
+    return pair_floored, j + 1.0 + share, (pairs > 0).any(axis=1)

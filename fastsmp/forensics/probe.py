@@ -25,7 +25,7 @@ and weigh the evidence for kinks.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 import numpy as np
@@ -45,17 +45,26 @@ INFORMATIVE = 4.0
 MIN_SAMPLES = 9
 #: a tent this many floors high is clear enough to follow
 SELECT = 8.0
+#: share of the lines reserved for the alignment test (:func:`_alignment`)
+ALIGN_SHARE = 0.1
+#: the alignment test takes a tent standing this many floors high (as a zoom level that counts),
+#: with at least this concentration
+SELECT_ALIGN = (INFORMATIVE, 0.3)
+#: a kink on the offset line within this many samples of the original one stays put
+ALIGN_TOLERANCE = 0.02
 
 
 @dataclass(frozen=True)
 class Plan:
     """How a query budget is spent: ``coarse`` lines, then ``candidates``
-    chains of up to ``levels`` zoom lines, each line ``n`` samples."""
+    chains of up to ``levels`` zoom lines, then (at least) ``align`` offset
+    lines for the alignment test, each line ``n`` samples."""
 
     n: int
     coarse: int
     candidates: int
     levels: int
+    align: int = 0
 
 
 def plan(queries):
@@ -64,9 +73,9 @@ def plan(queries):
     Examples
     --------
     >>> plan(256)
-    Plan(n=33, coarse=3, candidates=1, levels=3)
+    Plan(n=33, coarse=3, candidates=1, levels=3, align=1)
     >>> plan(4096)
-    Plan(n=65, coarse=26, candidates=12, levels=3)
+    Plan(n=65, coarse=26, candidates=10, levels=3, align=6)
     """
     queries = int(queries)
     if queries < 2 * MIN_SAMPLES:
@@ -74,10 +83,11 @@ def plan(queries):
     n = 65 if queries >= 2048 else 33 if queries >= 128 else 17 if queries >= 64 else MIN_SAMPLES
     total = queries // n
     coarse = max(1, math.ceil(COARSE_SHARE * total))
-    rest = total - coarse
+    align = max(0, min(total - coarse - 1, max(1, round(ALIGN_SHARE * total))))
+    rest = total - coarse - align
     levels = min(LEVELS, rest)
     candidates = rest // levels if levels else 0
-    return Plan(n, coarse, candidates, levels)
+    return Plan(n, coarse, candidates, levels, align)
 
 
 @dataclass(frozen=True)
@@ -96,6 +106,8 @@ class Candidate:
     exponent: float
     concentration: float
     evidence: float
+    #: (step, tent mass, concentration) at the coarse line and at each level that counted
+    history: tuple = ()
 
 
 @dataclass
@@ -124,7 +136,15 @@ class Evidence:
     kind : str
         A guess at which nonsmoothness: ``"kinks"`` (ReLU-like),
         ``"jumps"`` (piecewise-constant: trees, nearest neighbours),
-        ``"none"``.
+        ``"none"``; prefixed ``"axis-aligned "`` when ``axis_aligned`` is
+        at least 0.5.
+    axis_aligned, aligned_tests : float, int
+        The alignment test (:func:`_alignment`): of ``aligned_tests`` kinks
+        or jumps found on lines along one input axis, the share that stayed
+        at the same place on a parallel line offset in the other inputs (NaN
+        if none was tested). About 1 for additive models, splines, trees and
+        Laplacian kernels (nonsmooth on planes ``x_j = const``); near 0 for
+        ReLU networks, whose kinks lie on slanted (bent) hyperplanes.
     candidates : list of Candidate
     """
 
@@ -137,6 +157,8 @@ class Evidence:
     kind: str
     scaling_exponent: float = float("nan")
     scaling_confidence: float = 0.0
+    axis_aligned: float = float("nan")
+    aligned_tests: int = 0
     candidates: list = field(default_factory=list)
     _coarse: dict = field(default_factory=dict, repr=False)
 
@@ -246,13 +268,20 @@ def probe(f, X, queries=4096, seed=0, batch_size=1024):
     best = {}
     eligible = np.flatnonzero(scales.snr > INFORMATIVE)
     for row in eligible[np.lexsort((-scales.snr[eligible], -scales.concentration[eligible]))]:
-        if len(best) >= p.candidates:
-            break
         best.setdefault(row // k, row)
-    chosen = np.array(sorted(best.values()), dtype=np.int64)
+    ranked = list(best.values())
+    chosen = np.array(sorted(ranked[: p.candidates]), dtype=np.int64)
+    rest = ranked[p.candidates:]
     candidates = []
     if chosen.size:
         candidates = _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p)
+    # chains that stopped early leave lines over: follow the next candidates with them
+    while rest and oracle.left // p.n - p.align >= 1:
+        spare = oracle.left // p.n - p.align
+        levels = min(p.levels, spare)
+        count = max(1, min(len(rest), spare // levels))
+        batch, rest = np.array(sorted(rest[:count]), dtype=np.int64), rest[count:]
+        candidates += _zoom_chains(oracle, coarse, scales, batch, k, bits, grids, sigma, replace(p, levels=levels))
 
     # pooled over every sample of the coarse lines: the component whose fit
     # is the most confident
@@ -262,10 +291,13 @@ def probe(f, X, queries=4096, seed=0, batch_size=1024):
     score = calibration.score([c.evidence for c in candidates], calibration.scaling_evidence(fit.alpha, fit.confidence), informative)
     informative = [c for c in candidates if c.levels > 0]
     exponent = float(np.median([c.exponent for c in informative])) if informative else float("nan")
-    kind = "none" if not informative else "jumps" if exponent < 0.5 else "kinks"
+    kind = "none" if not informative or exponent >= 1.5 else "jumps" if exponent < 0.5 else "kinks"
+    aligned, tested = _alignment(oracle, coarse, V, scales, k, bits, grids, sigma, X2, rng)
+    if tested and aligned >= 0.5:
+        kind = "axis-aligned " + ("kinks" if kind == "none" else kind)
     return Evidence(
         score=score,
-        verdict=calibration.verdict(score),
+        verdict=calibration.verdict(score, direct=bool(candidates) and np.mean([c.evidence for c in candidates]) > 0),
         queries=oracle.used,
         budget=int(queries),
         exponent=exponent,
@@ -273,6 +305,8 @@ def probe(f, X, queries=4096, seed=0, batch_size=1024):
         scaling_exponent=fit.alpha,
         scaling_confidence=fit.confidence,
         kind=kind,
+        axis_aligned=aligned,
+        aligned_tests=tested,
         candidates=candidates,
         _coarse=dict(V=V, floored=feats.floored, peaks=feats.peaks, floor=fl.value, t=coarse.t),
     )
@@ -339,6 +373,7 @@ def _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p):
     levels = np.zeros(chosen.size, dtype=np.int64)
     exponent = np.full(chosen.size, np.nan)
     concentration = np.full(chosen.size, np.nan)
+    history = [[(float(coarse_step[i]), float(coarse_pair[i]), float(scales.concentration[chosen[i]]))] for i in range(chosen.size)]
     for _ in range(p.levels):
         todo = np.flatnonzero(alive)
         if todo.size == 0 or oracle.left < todo.size * p.n:
@@ -359,6 +394,8 @@ def _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p):
             exponent[ok_idx] = np.log(mass / coarse_pair[ok_idx]) / np.log(step_ratio)
             concentration[ok_idx] = ff.concentration[counts]
             levels[ok_idx] += 1
+            for j, i in enumerate(ok_idx):
+                history[i].append((float(fine.step[counts][j]), float(mass[j]), float(ff.concentration[counts][j])))
         alive[:] = False
         alive[ok_idx] = True
         # the next level zooms on the tent found at this one, on this line
@@ -369,8 +406,66 @@ def _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p):
         parent_step[todo] = fine.step
         snr[todo] = np.divide(ff.pair, flf.value)
         current = fine
-    return [
-        Candidate(int(line[i]), int(comp[i]), int(levels[i]), float(exponent[i]), float(concentration[i]),
-                  calibration.chain_evidence(levels[i], exponent[i], concentration[i]))
-        for i in range(chosen.size)
-    ]
+    out = []
+    for i in range(chosen.size):
+        steps = np.array([h[0] for h in history[i]])
+        masses = np.maximum(np.array([h[1] for h in history[i]]), 1e-300)
+        local = np.diff(np.log(masses)) / np.diff(np.log(steps))
+        decades = float(np.log10(steps[0] / steps[-1]))
+        out.append(Candidate(int(line[i]), int(comp[i]), int(levels[i]), float(exponent[i]), float(concentration[i]),
+                             calibration.chain_evidence(levels[i], exponent[i], concentration[i], local, decades), tuple(history[i])))
+    return out
+
+
+def _alignment(oracle, coarse, V, scales, k, bits, grids, sigma, X, rng):
+    """The alignment test: ``(share aligned, tests)``.
+
+    Take the coarse lines along one input axis ``e_j`` whose largest tent
+    stands clear (:data:`SELECT_ALIGN`), and
+    sample each again, with the remaining budget, offset by a random move
+    of the other inputs (half the line's length, in units of their spread).
+    A kink or jump on a plane ``x_j = c`` (additive splines, trees,
+    Laplacian kernels) stays at the same place along the offset line; one
+    on a slanted hyperplane ``w . x = b`` (ReLU units) moves by
+    ``w_perp . offset / w_j``. A test counts if the offset line has any tent
+    above its floor; it is aligned if one lies within
+    :data:`ALIGN_TOLERANCE` samples of the original, plus the position's
+    error from the floor (``floor / tent`` on each line); the split of a
+    tent locates an isolated kink exactly, so on clean outputs an
+    axis-aligned kink moves by 0.000 samples and a ReLU one by 0.05 to
+    several. A test runs only on the budget the chains left, after the
+    score is made.
+    """
+    n = V.shape[1]
+    D = X.shape[1]
+    rows = np.flatnonzero(coarse.axis[np.arange(V.shape[0]) // k] & (scales.snr >= SELECT_ALIGN[0]) & (scales.concentration >= SELECT_ALIGN[1]))
+    best = {}
+    for r in rows[np.argsort(-scales.snr[rows], kind="stable")]:
+        best.setdefault(r // k, r)
+    chosen = np.array(sorted(best.values()), dtype=np.int64)[: oracle.left // n]
+    if chosen.size == 0 or D < 2:
+        return float("nan"), 0
+    line, comp = chosen // k, chosen % k
+    scale = lines.feature_scale(X)
+    axis = np.argmax(np.abs(coarse.direction[line]), axis=1)
+    g = rng.standard_normal((chosen.size, D))
+    g[np.arange(chosen.size), axis] = 0.0
+    g /= np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-300)
+    half = np.abs(coarse.direction[line, axis]) / scale[axis]
+    offset = g * scale * np.sqrt(D - 1) * (0.5 * half)[:, None]
+    moved = lines.Lines(coarse.origin[line] + offset, coarse.direction[line], n, coarse.axis[line])
+    Vo = _rows(oracle(moved.points()), chosen.size, n)[np.arange(chosen.size) * k + comp]
+    aligned = []
+    for i, r in enumerate(chosen):
+        m = int(scales.m[r])
+        both = np.stack([V[r, ::m], Vo[i, ::m]])
+        fl = noise.line_floor(both, bits, grids[comp[i]], sigma[comp[i]]).value
+        p0 = np.full(2, scales.position[r] / m)
+        pf, pos, anything = features.tent_near(both, fl, p0)
+        if not anything[1] or pf[0] <= 0:
+            continue
+        tolerance = ALIGN_TOLERANCE + fl[0] / max(pf[0], 1e-300) + fl[1] / max(pf[1], 1e-300)
+        aligned.append(pf[1] > 0 and abs(pos[1] - pos[0]) <= tolerance)
+    if not aligned:
+        return float("nan"), 0
+    return float(np.mean(aligned)), len(aligned)
