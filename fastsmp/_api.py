@@ -19,7 +19,7 @@ import warnings
 import numpy as np
 
 from . import _args
-from ._arrays import prepare
+from ._arrays import _library, prepare
 from .backends.cuda import memory as device
 
 
@@ -181,16 +181,6 @@ def smp(x, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False,
         return result
 
 
-#: the properties :func:`find_peaks` returns for each argument given (SciPy's keys)
-PROPERTIES = {
-    "plateau_size": ("plateau_sizes", "left_edges", "right_edges"),
-    "height": ("peak_heights",),
-    "threshold": ("left_thresholds", "right_thresholds"),
-    "prominence": ("prominences", "left_bases", "right_bases"),
-    "width": ("prominences", "left_bases", "right_bases", "widths", "width_heights", "left_ips", "right_ips"),
-}
-
-
 def find_peaks(a, axis=-1, *, height=None, threshold=None, distance=None, prominence=None, width=None,
                wlen=None, rel_height=0.5, plateau_size=None, return_properties=False, backend="auto"):
     """Batched :func:`scipy.signal.find_peaks`: a mask of the peaks of every line.
@@ -263,9 +253,12 @@ def find_peaks(a, axis=-1, *, height=None, threshold=None, distance=None, promin
         shape = tuple(prep.array.shape)
         (ax,) = _args.axes(axis, len(shape), single=True)
         filters = _args.filters(height, threshold)
-        given = {"plateau_size": plateau_size, "height": height, "threshold": threshold,
+        asked = {"plateau_size": plateau_size, "height": height, "threshold": threshold,
                  "prominence": prominence, "width": width}
-        names = tuple(dict.fromkeys(n for arg, value in given.items() if value is not None for n in PROPERTIES[arg]))
+        # SciPy's keys for the arguments given; ``width`` brings the prominences too
+        names = tuple(n for arg, value in asked.items()
+                      if value is not None or (arg == "prominence" and width is not None)
+                      for n in _args.PROPERTIES[arg])
         selection = _args.selection(plateau_size, distance, prominence, width, wlen, rel_height)
         if selection is None and not return_properties:
             mask = prep.backend.find_peaks_lines(prep.line_view(ax), filters)
@@ -300,13 +293,9 @@ def _marks(prep, mask, ax):
     return m.reshape(shape3)
 
 
-def _arrays_library(x):
-    return type(x).__module__.split(".")[0]
-
-
 def _on_host(x):
     """Any supported array as a NumPy array (a copy from a GPU)."""
-    if _arrays_library(x) == "torch":
+    if _library(x) == "torch":
         return x.detach().cpu().numpy()
     if device.is_device_array(x):
         return device.to_host(device.as_device_array(x))
@@ -357,7 +346,7 @@ def peak_prominences(a, mask, axis=-1, *, wlen=None, backend="auto"):
     (array([3., 1., 2.]), array([0, 2, 1]), array([4, 4, 3]))
     """
     return _measure(a, mask, axis, backend, _args.Selection(wlen=_args.wlen(wlen), need_prominence=True), None,
-                    PROPERTIES["prominence"])
+                    _args.PROPERTIES["prominence"])
 
 
 def peak_widths(a, mask, axis=-1, *, rel_height=0.5, prominence_data=None, wlen=None, backend="auto"):
@@ -404,7 +393,7 @@ def peak_widths(a, mask, axis=-1, *, rel_height=0.5, prominence_data=None, wlen=
     selection = _args.Selection(wlen=_args.wlen(wlen) if prominence_data is None else -1,
                                 rel_height=_args.rel_height(rel_height),
                                 need_prominence=prominence_data is None, need_width=True)
-    return _measure(a, mask, axis, backend, selection, prominence_data, PROPERTIES["width"][3:])
+    return _measure(a, mask, axis, backend, selection, prominence_data, _args.PROPERTIES["width"])
 
 
 class PeakPropertyWarning(RuntimeWarning):
@@ -536,8 +525,9 @@ def warmup(dtypes=("float32", "float64"), backends=("cpu",)):
     afterwards it loads them from its cache (a fraction of a second, most of
     it Numba's own start-up). Every layout of the ``cpu`` backend is prepared:
     short and long rows, panels (a middle axis) and maps (``axis=(-2, -1)``),
-    without and with filters, and the kernels of SciPy's other peak rules. Call this at start-up where the first call's latency matters,
-    e.g. in a server or before timing.
+    without and with filters, and the kernels of SciPy's other peak rules.
+    Call this at start-up where the first call's latency matters, e.g. in a
+    server or before timing.
 
     Parameters
     ----------

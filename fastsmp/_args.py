@@ -127,6 +127,17 @@ def filters(height, threshold):
     return Filters(hmin, hmax, tmin, tmax)
 
 
+#: SciPy's property names, by the argument of ``find_peaks`` that asks for
+#: them (``width`` also returns the ``prominence`` ones, as SciPy does)
+PROPERTIES = {
+    "plateau_size": ("plateau_sizes", "left_edges", "right_edges"),
+    "height": ("peak_heights",),
+    "threshold": ("left_thresholds", "right_thresholds"),
+    "prominence": ("prominences", "left_bases", "right_bases"),
+    "width": ("widths", "width_heights", "left_ips", "right_ips"),
+}
+
+
 class Selection(NamedTuple):
     """SciPy's other peak rules (``plateau_size``, ``distance``,
     ``prominence``, ``width`` with ``wlen`` and ``rel_height``), validated:
@@ -200,7 +211,7 @@ def selection(plateau_size=None, distance_=None, prominence=None, width=None, wl
     # As SciPy: ``wlen`` and ``rel_height`` are checked where they are used.
     window = wlen(wlen_) if need_prominence else -1
     rh = rel_height(rel_height_) if need_width else 0.5
-    if plateau == (None, None) and d is None and not need_prominence and plateau_size is None:
+    if plateau_size is None and d is None and not need_prominence:
         return None
     return Selection(plateau, d, prom, wid, window, rh, need_prominence, need_width)
 

@@ -32,16 +32,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from .._args import PROPERTIES
 from .peak_rules import STORE_EDGES, STORE_HEIGHTS, STORE_PEAKS, STORE_THRESHOLDS, filters_always, rules
-
-#: SciPy's property names, by the step that computes them
-PROPERTY_GROUPS = {
-    "plateau": ("plateau_sizes", "left_edges", "right_edges"),
-    "heights": ("peak_heights",),
-    "thresholds": ("left_thresholds", "right_thresholds"),
-    "prominences": ("prominences", "left_bases", "right_bases"),
-    "widths": ("widths", "width_heights", "left_ips", "right_ips"),
-}
 
 class Table(NamedTuple):
     """Candidate peaks of every line and which of them the rules kept."""
@@ -84,7 +76,8 @@ def select(k, x, rules, filters, groups, peak_mask=None):
     (``(outer, n, inner)``, the working dtype): ``rules`` a
     :class:`~fastsmp.backends.peak_rules.PeakRules`, ``filters`` the
     :class:`~fastsmp.backends.spec.KernelFilters` of ``height`` and
-    ``threshold``, ``groups`` the :data:`PROPERTY_GROUPS` to keep.
+    ``threshold``, ``groups`` the groups of :data:`fastsmp._args.PROPERTIES`
+    to keep (keyed by argument).
 
     ``peak_mask``, where given, is the backend's fast ``find_peaks_lines``:
     the table is then read off its mask of the peaks that ``height`` and
@@ -93,9 +86,9 @@ def select(k, x, rules, filters, groups, peak_mask=None):
     which only the maxima walk finds."""
     outer, n, inner = x.shape
     lines = outer * inner
-    edges = "plateau" in groups or rules.plateau_min == rules.plateau_min or rules.plateau_max == rules.plateau_max
+    edges = "plateau_size" in groups or rules.plateau_min == rules.plateau_min or rules.plateau_max == rules.plateau_max
     store = STORE_PEAKS | STORE_HEIGHTS | (STORE_EDGES if edges else 0) | (
-        STORE_THRESHOLDS if "thresholds" in groups else 0)
+        STORE_THRESHOLDS if "threshold" in groups else 0)
 
     def arrays_for(total, store):
         def a(bit, dtype):
@@ -140,7 +133,7 @@ def _measure(k, x, rules, table, given):
     if not given:
         for name, dtype in (("prominences", np.float64), ("left_bases", np.int64), ("right_bases", np.int64)):
             a[name] = k.empty(total if rules.need_prominence else 0, dtype)
-    for name in PROPERTY_GROUPS["widths"]:
+    for name in PROPERTIES["width"]:
         a[name] = k.empty(total if rules.need_width else 0, np.float64)
     k.measure_lines(x, rules, table.device_offsets, a["peaks"], table.keep, given, a["prominences"],
                     a["left_bases"], a["right_bases"], a["widths"], a["width_heights"], a["left_ips"],
@@ -162,7 +155,7 @@ def at_marks(k, x, mask, rules, prominence_data=None):
     k.marked_lines(mask, x, device_offsets, STORE_PEAKS, peaks, none, none, none)
     arrays = {"peaks": peaks}
     if prominence_data is not None:
-        arrays.update(zip(PROPERTY_GROUPS["prominences"], prominence_data))
+        arrays.update(zip(PROPERTIES["prominence"], prominence_data))
     table = Table(offsets, device_offsets, arrays, k.full(total, np.uint8, 1))
     _measure(k, x, rules, table, given=prominence_data is not None)
     return table
@@ -202,7 +195,7 @@ def totals(k, table):
 
 
 def _groups(names):
-    return {g for g, members in PROPERTY_GROUPS.items() if any(m in names for m in members)}
+    return {g for g, members in PROPERTIES.items() if any(m in names for m in members)}
 
 
 def find(k, a, selection, filters, names, peak_mask=None):

@@ -17,6 +17,7 @@ from ..spec import kernel_filters
 from ..host import cast, on_device, to_host, zeros  # noqa: F401 (the backend interface)
 from . import selection as peak_selection
 from .maps import smp_maps as _smp_maps
+from .memory import read_only
 from .panels import curvature_panels, find_peaks_panels, smp_panels
 from .rows import BLOCK, curvature_rows, find_peaks_rows, smp_peakless, smp_rows
 from .short_rows import smp_short_rows
@@ -37,20 +38,8 @@ from .tiling import (
 name = "cpu"
 
 
-def _read_only(x):
-    """A read-only view of ``x``, no copy: every kernel reads its input as a
-    read-only array, so Numba compiles one variant for writable and
-    read-only input alike, and a kernel that wrote its input would not
-    compile."""
-    if not x.flags.writeable:
-        return x
-    view = x.view()
-    view.flags.writeable = False
-    return view
-
-
 def smp_lines(x, rtol, filters):
-    x = _read_only(x)
+    x = read_only(x)
     outer, n, inner = x.shape
     filters = kernel_filters(filters)
     if x.size == 0:  # no lines, or empty ones
@@ -77,14 +66,14 @@ def smp_maps(x, rtol, filters):
     h, w = x.shape[-2:]
     if not (5 <= h and 5 <= w <= BLOCK and h * w <= MAP_SAMPLES):
         return None
-    maps = _read_only(x).reshape(-1, h, w)
+    maps = read_only(x).reshape(-1, h, w)
     with serialized():
         return _smp_maps(maps, rtol, kernel_filters(filters), panel_flush(x.dtype), maps_per_task(maps.shape[0], h * w),
                          map_run(h * w))
 
 
 def find_peaks_lines(a, filters):
-    a = _read_only(a)
+    a = read_only(a)
     outer, n, inner = a.shape
     mask = np.zeros(a.shape, np.bool_)
     filters = kernel_filters(filters)
@@ -99,7 +88,7 @@ def find_peaks_lines(a, filters):
 
 
 def curvature_lines(x):
-    x = _read_only(x)
+    x = read_only(x)
     outer, n, inner = x.shape
     out = np.empty((outer, max(n - 2, 0), inner), x.dtype)
     if out.size == 0:
@@ -128,4 +117,4 @@ def measure_peaks_lines(a, mask, selection, prominence_data, names):
 
 def smp_selected_lines(v, rtol, filters, selection):
     with serialized():
-        return peak_table.smp_selected(peak_selection, _read_only(v), rtol, filters, selection, find_peaks_lines)
+        return peak_table.smp_selected(peak_selection, read_only(v), rtol, filters, selection, find_peaks_lines)

@@ -22,6 +22,18 @@ U1 = np.uint64(1)
 U2 = np.uint64(2)
 
 
+def read_only(x):
+    """A read-only view of ``x``, no copy: every kernel reads its input as a
+    read-only array, so Numba compiles one variant for writable and
+    read-only input alike, and a kernel that wrote its input would not
+    compile."""
+    if not x.flags.writeable:
+        return x
+    view = x.view()
+    view.flags.writeable = False
+    return view
+
+
 @intrinsic
 def prefetch(typingctx, arr, index):
     """Ask the cache for the line that holds ``arr[index]`` (``index`` a

@@ -26,6 +26,7 @@ from ..peak_rules import (
     maxima,
     measure,
 )
+from .memory import read_only
 
 _floored = floored("cpu")
 _maxima = maxima("cpu")
@@ -180,7 +181,7 @@ def lines64(x):
     walks cost more than the copy). Lines keep their order."""
     outer, n, inner = x.shape
     rows = np.moveaxis(x, 1, 2) if inner > 1 else x
-    return _read_only(np.ascontiguousarray(rows, dtype=np.float64).reshape(outer * inner, n, 1))
+    return read_only(np.ascontiguousarray(rows, dtype=np.float64).reshape(outer * inner, n, 1))
 
 
 def marks(mask):
@@ -188,7 +189,7 @@ def marks(mask):
     out the lines, read-only."""
     outer, n, inner = mask.shape
     rows = np.moveaxis(mask, 1, 2) if inner > 1 else mask
-    return _read_only(np.ascontiguousarray(rows, dtype=np.bool_).reshape(outer * inner, n, 1))
+    return read_only(np.ascontiguousarray(rows, dtype=np.bool_).reshape(outer * inner, n, 1))
 
 
 def unlines(mask, shape):
@@ -196,13 +197,6 @@ def unlines(mask, shape):
     inner)`` layout ``shape``."""
     outer, n, inner = shape
     return np.moveaxis(mask.reshape(outer, inner, n), 2, 1)
-
-
-def _read_only(x):
-    if x.flags.writeable:
-        x = x.view()
-        x.flags.writeable = False
-    return x
 
 
 def empty(shape, dtype):

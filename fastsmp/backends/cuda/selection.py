@@ -16,6 +16,7 @@ from numba import cuda  # a module global: the simulator swaps it inside kernels
 
 from .. import peak_table
 from ..peak_rules import compact, count_kept, floored, keep_distant, line_total, mark, marked, maxima, measure
+from .kernels import kernels
 from .memory import device_array, on_stream
 from .memory import to_device as _to_device
 from .memory import to_host as _to_host
@@ -109,16 +110,9 @@ def _kernels():
             sums[line] = np.nan
             counts[line] = 0
 
-    @cuda.jit
-    def fill(flat, value):
-        k = cuda.grid(1)
-        if k < flat.size:
-            flat[k] = value
-
     return dict(maxima_lines=maxima_lines, marked_lines=marked_lines, keep_distant_lines=keep_distant_lines,
                 measure_lines=measure_lines, count_kept_lines=count_kept_lines, compact_lines=compact_lines,
-                mark_lines=mark_lines, total_lines=total_lines, floored_lines=floored_lines, void_lines=void_lines,
-                fill=fill)
+                mark_lines=mark_lines, total_lines=total_lines, floored_lines=floored_lines, void_lines=void_lines)
 
 
 def _launch(name, threads_for, *args):
@@ -195,7 +189,8 @@ def empty(shape, dtype):
 def full(shape, dtype, value):
     dev = device_array(shape, dtype)
     if dev.size:
-        _launch("fill", dev.size, dev.reshape(dev.size), value)
+        fill = kernels(THREADS)["fill"]  # the backend's own
+        on_stream(fill, max(1, -(-dev.size // THREADS)), THREADS)(dev.reshape(dev.size), value)
     return dev
 
 
