@@ -32,13 +32,16 @@ CASES = [
     # key, title, shape, axis, op
     ("a", "8192x8192 f32, axis=-1", (8192, 8192), -1, "smp"),
     ("a+", "16384x16384 f32, axis=-1", (16384, 16384), -1, "smp"),
+    ("b", "8192x8192 f32, axis=-2", (8192, 8192), -2, "smp"),
     ("b+", "16384x16384 f32, axis=-2", (16384, 16384), -2, "smp"),
     ("c", "256x64x56x56 f32, axis=(-2,-1)", (256, 64, 56, 56), (-2, -1), "smp"),
     ("d", "8 x 2**26 f32, axis=-1", (8, 1 << 26), -1, "smp"),
     ("f+", "find_peaks on (a+)", (16384, 16384), -1, "find_peaks"),
+    ("fb+", "find_peaks on (b+)", (16384, 16384), -2, "find_peaks"),
     ("g+", "return_counts on (a+)", (16384, 16384), -1, "smp_counts"),
 ]
-SWEEP = [(128, 32), (256, 16), (256, 32), (512, 16)]
+#: (threads per block, stretch) pairs the sweep tries
+SWEEP = [(128, 512), (256, 512), (128, 256), (128, 128), (512, 512), (64, 512)]
 
 
 def _events():
@@ -176,9 +179,9 @@ def sweep(shape, axis):
     old = _cuda.config
     out = {}
     try:
-        for threads, items in SWEEP:
-            _cuda.config = _cuda.LaunchConfig(threads=threads, items=items, lanes=32)
-            out[(threads, items)] = x.numel() * 4 / stream_time(lambda: fastsmp.smp(x, axis=axis)) / 1e9
+        for threads, stretch in SWEEP:
+            _cuda.config = _cuda.LaunchConfig(threads=threads, stretch=stretch)
+            out[(threads, stretch)] = x.numel() * 4 / stream_time(lambda: fastsmp.smp(x, axis=axis)) / 1e9
     finally:
         _cuda.config = old
     del x
@@ -202,6 +205,67 @@ def host_breakdown():
         "torch.sum whole call": lambda: x.sum(),
     }
     return {k: host_time(f, calls=200) * 1e6 for k, f in parts.items()}
+
+
+def resnet_style(width=64):
+    """A ResNet-style CNN (issue 16's scan case): a 7x7 stem, ReLU and a
+    max pool, then four stages of two basic residual blocks (64-512
+    channels, a strided 1x1 shortcut where the shape changes)."""
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self, c_in, c_out, stride):
+            super().__init__()
+            self.conv1 = nn.Conv2d(c_in, c_out, 3, stride, 1, bias=False)
+            self.bn1 = nn.BatchNorm2d(c_out)
+            self.relu1 = nn.ReLU()
+            self.conv2 = nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False)
+            self.bn2 = nn.BatchNorm2d(c_out)
+            self.short = (nn.Sequential(nn.Conv2d(c_in, c_out, 1, stride, bias=False), nn.BatchNorm2d(c_out))
+                          if stride != 1 or c_in != c_out else nn.Identity())
+            self.relu2 = nn.ReLU()
+
+        def forward(self, x):
+            return self.relu2(self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(x))))) + self.short(x))
+
+    torch.manual_seed(0)
+    layers = [nn.Conv2d(3, width, 7, 2, 3, bias=False), nn.BatchNorm2d(width), nn.ReLU(), nn.MaxPool2d(3, 2, 1)]
+    c = width
+    for stage, c_out in enumerate((width, 2 * width, 4 * width, 8 * width)):
+        layers += [Block(c, c_out, 1 if stage == 0 else 2), Block(c_out, c_out, 1)]
+        c = c_out
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, 10)]
+    return nn.Sequential(*layers).eval()
+
+
+def scan_overhead(batches=8, batch=64, size=112):
+    """``scan_model`` over ``batches`` CUDA batches of a ResNet-style CNN,
+    every ReLU and pooling layer hooked, against the bare forward passes
+    over the same batches: ``(scan seconds, bare seconds, hooked layers)``,
+    the best of three rounds each."""
+    from fastsmp.scan import scan_model, select_layers
+
+    model = resnet_style().cuda()
+    g = torch.Generator(device="cuda").manual_seed(2)
+    data = [torch.rand((batch, 3, size, size), device="cuda", generator=g) for _ in range(batches)]
+
+    def bare():
+        with torch.inference_mode():
+            for x in data:
+                model(x)
+        torch.cuda.synchronize()
+
+    def scan():
+        scan_model(model, data, progress=False)
+        torch.cuda.synchronize()
+
+    bare(), scan()  # warm-up: cuDNN plans, kernel compiles
+    times = {}
+    for name, fn in (("bare", bare), ("scan", scan)) * 3:
+        start = time.perf_counter()
+        fn()
+        times[name] = min(times.get(name, np.inf), time.perf_counter() - start)
+    return times["scan"], times["bare"], len(select_layers(model))
 
 
 def main():
@@ -241,6 +305,14 @@ def main():
             ok = False
             lines.append(f"| {key} | {title} | error: {type(exc).__name__}: {exc} |")
             print(lines[-1], file=sys.stderr, flush=True)
+    try:
+        scan_s, bare_s, hooked = scan_overhead()
+        lines += ["", f"scan_model, ResNet-style CNN, batch 64 x 3 x 112 x 112, 8 batches, {hooked} layers hooked: "
+                  f"{scan_s * 1e3:.1f} ms against {bare_s * 1e3:.1f} ms bare forward = {scan_s / bare_s:.2f} x "
+                  "(target <= 1.15 x)"]
+        print(lines[-1], flush=True)
+    except Exception as exc:
+        lines.append(f"scan overhead failed: {type(exc).__name__}: {exc}")
     try:
         lines += ["", "Python's time per call, us (perf_counter, 200 calls, 4096x4096 f32):", ""]
         lines += [f"- {k}: {v:.1f}" for k, v in host_breakdown().items()]

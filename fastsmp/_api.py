@@ -156,7 +156,9 @@ def smp(x, axis=-1, *, height=None, threshold=None, rtol=None, keepdims=False,
                 block_sums, block_counts = fused
         for ax in axes if block_sums is None else ():
             if selection is None:
-                line_sums, line_counts = be.smp_lines(prep.line_view(ax), rtol_w, filters)
+                # one axis: the sums as they are returned, in the working dtype
+                dtype = prep.work if len(axes) == 1 else np.float64
+                line_sums, line_counts = be.smp_lines(prep.line_view(ax), rtol_w, filters, dtype)
             else:
                 line_sums, line_counts = be.smp_selected_lines(prep.line_view(ax), rtol_w, filters, selection)
             if nan_policy == "raise":

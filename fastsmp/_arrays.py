@@ -10,6 +10,7 @@ and on which stream the kernels run (the input library's own).
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -66,11 +67,14 @@ class Prepared:
     #: the input's own library's (torch, CuPy) where there is one
     allocate: Callable | None = None
     stream: Any = 0
+    #: whose scratch the cuda backend uses (the library, device and stream)
+    scratch_key: Any = None
 
     def memory(self):
-        """Context in which the cuda backend allocates with :attr:`allocate`
-        and works on :attr:`stream` (a no-op on the host)."""
-        return device.working_with(self.allocate, self.stream)
+        """Context in which the cuda backend allocates with :attr:`allocate`,
+        works on :attr:`stream` and keeps scratch under :attr:`scratch_key`
+        (a no-op on the host)."""
+        return device.working_with(self.allocate, self.stream, self.scratch_key)
 
     def line_view(self, axis):
         """The ``(outer, n, inner)`` view of the input with lines along ``axis``."""
@@ -94,8 +98,8 @@ def prepare(x, backend):
     if _library(x) == "torch" and hasattr(x, "detach"):
         return _prepare_torch(x, backend)
     if device.is_device_array(x):
-        wrap, allocate, stream = _device_library(x)
-        return _prepare_device(x, backend, wrap, allocate, stream)
+        wrap, allocate, stream, key = _device_library(x)
+        return _prepare_device(x, backend, wrap, allocate, stream, key)
     arr = np.asarray(x)
     return _prepare_host(arr, working_dtype(arr.dtype), backend, wrap=_numpy_result)
 
@@ -142,18 +146,21 @@ def _prepare_torch(t, backend):
     if not t.is_contiguous():
         t = t.contiguous()  # a device copy (see README: copies)
     where = t.device
+    stream = torch.cuda.current_stream(where).cuda_stream
     return _prepare_device(
         t,
         backend,
         wrap=lambda r: torch.as_tensor(r, device=where),
         allocate=torch_allocator(where),
-        stream=device.external_stream(torch.cuda.current_stream(where).cuda_stream),
+        stream=device.external_stream(stream),
+        scratch_key=("torch", where.index, stream),
     )
 
 
+@functools.lru_cache(maxsize=16)
 def torch_allocator(where):
     """``allocate(shape, dtype)``: a Numba view of a new torch tensor on
-    device ``where`` (torch's caching allocator)."""
+    device ``where`` (torch's caching allocator); one function per device."""
 
     def allocate(shape, dtype):
         import torch
@@ -164,12 +171,16 @@ def torch_allocator(where):
 
 
 def _device_library(x):
-    """``(wrap, allocate, stream)`` for a device array ``x`` that is not a
-    torch tensor: CuPy's own, or (Numba device arrays and other libraries)
-    the array as it comes, Numba's allocator and the default stream."""
+    """``(wrap, allocate, stream, scratch_key)`` for a device array ``x``
+    that is not a torch tensor: CuPy's own, or (Numba device arrays and
+    other libraries) the array as it comes, Numba's allocator and the
+    default stream."""
     if _library(x) == "cupy":
-        return _cupy_array, _cupy_allocate, _cupy_stream()
-    return _same, None, 0
+        import cupy
+
+        ptr = cupy.cuda.get_current_stream().ptr
+        return _cupy_array, _cupy_allocate, device.external_stream(ptr), ("cupy", cupy.cuda.Device().id, ptr)
+    return _same, None, 0, ("numba", device.current_device_id())
 
 
 def _cupy_array(r):
@@ -184,13 +195,7 @@ def _cupy_allocate(shape, dtype):
     return device.as_device_array(cupy.empty(shape, dtype))
 
 
-def _cupy_stream():
-    import cupy
-
-    return device.external_stream(cupy.cuda.get_current_stream().ptr)
-
-
-def _prepare_device(x, backend, wrap, allocate=None, stream=0):
+def _prepare_device(x, backend, wrap, allocate=None, stream=0, scratch_key=None):
     if backend in ("numpy", "cpu"):
         raise ValueError(
             f"backend={backend!r} works on host memory, but the input lives on a GPU; "
@@ -203,6 +208,6 @@ def _prepare_device(x, backend, wrap, allocate=None, stream=0):
     work = working_dtype(dev.dtype)
     cuda = backends.get("cuda")
     if dev.dtype != work:
-        with device.working_with(allocate, stream):
+        with device.working_with(allocate, stream, scratch_key):
             dev = cuda.cast(dev, work)  # a device copy in the working dtype
-    return Prepared(dev, cuda, work, wrap, allocate, stream)
+    return Prepared(dev, cuda, work, wrap, allocate, stream, scratch_key)

@@ -431,10 +431,29 @@ def add_command(subparsers):
                    "h-k are SciPy's other peak rules)")
     p.add_argument("--size", choices=("short", "full", "smoke"), default="short")
     p.add_argument("--no-latency", action="store_true", help="skip the first-call latency measurement")
+    p.add_argument("--gpu-static", action="store_true",
+                   help="instead: compile the CUDA walkers for an H100 (sm_90) without a GPU and print, per kernel, "
+                   "instructions per sample in its steady-state loop, registers, float64 instructions in the loop "
+                   "and fused multiply-adds (needs ptxas and nvdisasm: the nvidia-cuda-nvcc and "
+                   "nvidia-cuda-nvdisasm wheels, or a CUDA toolkit)")
     p.set_defaults(func=_run_bench)
 
 
+def _gpu_static():
+    from .backends.cuda import sass
+
+    code, out, err = sass.run()
+    if code:
+        print(err.strip(), file=sys.stderr)
+        return code
+    print("kernel  instructions/sample  registers  float64-in-loop  fused-multiply-adds")
+    print(out, end="")
+    return 0
+
+
 def _run_bench(args):
+    if args.gpu_static:
+        return _gpu_static()
     unknown = set(args.cases) - set(CASES_BY_NAME)
     if unknown:
         raise ValueError(f"unknown case(s) {''.join(sorted(unknown))}; valid: {''.join(CASES_BY_NAME)}")

@@ -26,7 +26,7 @@ def tiny_cuda():
     from fastsmp.backends.cuda import selection as _selection
 
     old = _cuda.config, _selection.THREADS
-    _cuda.config = _cuda.LaunchConfig(threads=4, items=2, lanes=2)
+    _cuda.config = _cuda.LaunchConfig(threads=4, stretch=3)
     _selection.THREADS = 2  # the peak-table kernels: lines in several blocks
     try:
         yield _cuda.config

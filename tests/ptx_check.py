@@ -29,38 +29,34 @@ def arr(dtype, ndim, layout="C"):
 
 
 f32, f64, i64 = types.float32, types.float64, types.int64
-from fastsmp.backends.cuda.kernels import Geometry  # noqa: E402
 from fastsmp.backends.spec import KernelFilters  # noqa: E402
 
 filters = types.NamedUniTuple(f64, 4, KernelFilters)
-geometry = types.NamedUniTuple(i64, 6, Geometry)
 SIGNATURES = {
-    "smp_partials": (arr(f32, 1), geometry, f32, filters, arr(f64, 3), arr(i64, 3)),
     "combine_partials": (arr(f64, 3), arr(i64, 3), arr(f64, 1), arr(i64, 1)),
     "combine_long_partials": (arr(f64, 3), arr(i64, 3), arr(f64, 1), arr(i64, 1)),
-    "find_peaks": (arr(f64, 1), geometry, filters, arr(types.boolean, 3)),
-    "curvature_lines": (arr(f32, 1), geometry, arr(f32, 3)),
     "fill": (arr(f64, 1), f64),
     "sum_blocks": (arr(f64, 1), arr(i64, 1), arr(i64, 2), arr(f64, 1), arr(i64, 1)),
     "cast": (arr(f64, 1), arr(f32, 1)),
-    # no filter at all: the backend passes None, and keep_peak is pruned
-    "smp_partials[none]": (arr(f32, 1), geometry, f32, types.none, arr(f64, 3), arr(i64, 3)),
-    "find_peaks[none]": (arr(f32, 1), geometry, types.none, arr(types.boolean, 3)),
 }
 
 try:
     from fastsmp.backends.cuda import kernels as cuda_kernels
+    from fastsmp.backends.cuda import sass, walkers
+
     kernels = dict(cuda_kernels.kernels(256))
-    kernels.update(cuda_kernels.tiled_kernels(256, 16, "float32"))
-    kernels["find_peaks"] = cuda_kernels.tiled_kernels(256, 8, "float64")["find_peaks"]
-    for name, sig in SIGNATURES.items():
+    compiled = [(name, kernels[name], sig) for name, sig in SIGNATURES.items()]
+    # The walkers, each variant a call compiles (float32/float64, with and
+    # without filters): ``smp_stretches[float32]`` and so on.
+    compiled += [(name, walkers.kernels()[kernel], sig) for name, (kernel, sig) in sass.signatures().items()]
+    for name, kernel, sig in compiled:
         # Compiled with the kernel's own fastmath option, so that a
         # ``@cuda.jit(fastmath=True)`` would show here: it flushes
         # subnormals (``.ftz``) and lets the compiler reassociate and contract.
-        kernel = kernels[name.split("[")[0]]
         fastmath = bool(kernel.targetoptions.get("fastmath"))
         ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0), fastmath=fastmath)
-        print(name, ptx.count("fma.rn.f32") + ptx.count(".ftz") + ptx.count(".approx") + int(fastmath))
+        print(name, ptx.count("fma.rn.f32") + ptx.count("fma.rn.f64") + ptx.count(".ftz") + ptx.count(".approx")
+              + int(fastmath))
     # The peak-table kernels (SciPy's other rules): float64 lines, one thread
     # a line. A fused multiply-add in the width height would change SciPy's
     # bits (README: cuda agrees within SPEC 6 there): counted as fma.rn.f64.

@@ -26,6 +26,7 @@ def test_kernels_compile_to_ptx_without_fma():
         pytest.skip("CUDA toolkit libraries (NVVM, NVRTC) not installed: " + done.stderr.strip()[:200])
     assert done.returncode == 0, done.stderr[-3000:]
     fma = dict(line.split() for line in done.stdout.splitlines())
-    assert set(fma) >= {"smp_partials", "find_peaks", "curvature_lines", "elementwise.curvature", "elementwise.magnitude",
+    assert set(fma) >= {"smp_stretches[float32]", "find_peaks[float32]", "curvature_stretches[float32]",
+                        "smp_stretches[float64,filters]", "elementwise.curvature", "elementwise.magnitude",
                         "peak_table.maxima_lines", "peak_table.measure_lines", "peak_table.keep_distant_lines"}
     assert all(count == "0" for count in fma.values()), fma

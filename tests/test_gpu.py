@@ -53,7 +53,7 @@ def test_tiny_blocks_on_the_device():
     from fastsmp.backends.cuda import backend as _cuda
 
     old = _cuda.config
-    _cuda.config = _cuda.LaunchConfig(threads=4, items=2, lanes=2)
+    _cuda.config = _cuda.LaunchConfig(threads=4, stretch=3)
     try:
         x = np.random.default_rng(3).integers(0, 3, size=(5, 6, 70)).astype(np.float32)
         for axis in (-1, 1, (1, 2)):

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
 
 @runtime_checkable
 class Backend(Protocol):
@@ -23,9 +25,11 @@ class Backend(Protocol):
     #: whether its arrays live on a GPU
     on_device: bool
 
-    def smp_lines(self, x, rtol, filters) -> tuple[Any, Any]:
-        """Per line: (float64 SMP, int64 count); NaN and 0 for a line that
-        holds a NaN or an inf (SPEC 6, 7)."""
+    def smp_lines(self, x, rtol, filters, dtype=np.float64) -> tuple[Any, Any]:
+        """Per line: (SMP in ``dtype``, int64 count); NaN and 0 for a line
+        that holds a NaN or an inf (SPEC 6, 7). ``dtype`` is float64 (the
+        dispatcher adds lines of several axes) or the working dtype (one
+        axis: the result as it is returned)."""
 
     def smp_maps(self, x, rtol, filters) -> tuple[Any, Any] | None:
         """Per map (the last two axes of ``x``, any ndim >= 2): the SMP over

@@ -91,9 +91,10 @@ def find_peaks_lines(a, filters):
     return peak_mask(a, filters)
 
 
-def smp_lines(v, rtol, filters):
-    """SPEC section 6 per line: (float64 SMP, int64 count); NaN and 0 for a
-    line holding a NaN or an inf (section 7)."""
+def smp_lines(v, rtol, filters, dtype=np.float64):
+    """SPEC section 6 per line: (SMP, summed in float64 and returned in
+    ``dtype``, int64 count); NaN and 0 for a line holding a NaN or an inf
+    (section 7)."""
     outer, n, inner = v.shape
     if n >= 3:
         a = floored_magnitude(v, rtol)
@@ -106,7 +107,7 @@ def smp_lines(v, rtol, filters):
     finite = np.isfinite(v).all(axis=1)
     sums[~finite] = np.nan
     counts[~finite] = 0
-    return sums.ravel(), counts.ravel()
+    return sums.ravel().astype(dtype, copy=False), counts.ravel()
 
 
 def sum_blocks(line_sums, line_counts, order, block_sums, block_counts):

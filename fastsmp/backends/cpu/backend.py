@@ -38,7 +38,12 @@ from .tiling import (
 name = "cpu"
 
 
-def smp_lines(x, rtol, filters):
+def smp_lines(x, rtol, filters, dtype=np.float64):
+    sums, counts = _smp_lines(x, rtol, filters)
+    return sums.astype(dtype, copy=False), counts
+
+
+def _smp_lines(x, rtol, filters):
     x = read_only(x)
     outer, n, inner = x.shape
     filters = kernel_filters(filters)

@@ -34,7 +34,8 @@ import numpy as np
 from .. import peak_table
 from ..spec import kernel_filters
 from . import selection as peak_selection
-from .memory import device_array, on_stream, to_device, to_host
+from .memory import device_array, on_stream, scratch_key, to_device, to_host
+from .walkers import MAX_STRETCH, LineResults
 
 name = "cuda"
 on_device = True
@@ -42,16 +43,15 @@ on_device = True
 
 @dataclass
 class LaunchConfig:
-    #: threads per block; a power of two
-    threads: int = 256
-    #: samples each thread tests along the line
-    items: int = 16
-    #: neighbouring lines per block when the line axis is not the last one
-    lanes: int = 32
+    #: threads per block
+    threads: int = 128
+    #: values of the signal each thread walks (at most
+    #: :data:`~.walkers.MAX_STRETCH`)
+    stretch: int = MAX_STRETCH
 
 
 #: the launch configuration every call uses (tests shrink it, so that
-#: plateaus cross block boundaries under the simulator)
+#: plateaus cross stretches and blocks under the simulator)
 config = LaunchConfig()
 
 
@@ -61,36 +61,33 @@ def _kernels(threads):
     return kernels(threads)
 
 
-#: shared memory a block's tile may take (the static limit is 48 KiB, and
-#: the reduction trees take 16 bytes a thread)
-TILE_BYTES = 40 * 1024
-
-
-def launch(x_shape, along, dtype):
-    """Peak kernels, grid and tiling for a 3-D ``(outer, n, inner)`` problem
-    whose line axis has ``along`` positions to cover: ``(kernels, blocks,
-    threads, geometry)``, the :class:`~.kernels.Geometry` as the kernels
-    take it."""
-    from .kernels import Geometry, tiled_kernels
+def launch(x_shape, values):
+    """The walkers' :class:`~.walkers.Stretches` for a 3-D ``(outer, n,
+    inner)`` problem whose threads cover ``values`` positions of each line
+    (at least one stretch a line), and the grid: ``(stretches, blocks,
+    threads)``. Stretches are shortened where a thread's 32-bit offsets
+    (``inner`` apart) would not reach past its stretch."""
+    from .walkers import Stretches
 
     outer, n, inner = x_shape
-    threads, items = config.threads, config.items
-    while items > 1 and threads * (items + 2) * np.dtype(dtype).itemsize > TILE_BYTES:
-        items //= 2
-    # Lanes across lines only where there are enough of them to fill a warp.
-    lanes = min(config.lanes, threads) if inner >= config.lanes else 1
-    # Threads along the line: a power of two, no more than it takes to cover
-    # the line in ``items`` steps; the rest of the block takes more lines of
-    # the outer axis (short lines, e.g. 56-sample image rows, would leave
-    # most of a block idle otherwise).
-    step = threads // lanes
-    while step > 1 and (step // 2) * items >= along:
-        step //= 2
-    rows = threads // (lanes * step)
-    jblocks = max(1, -(-along // (step * items)))
-    blocks = -(-outer // rows) * jblocks * -(-inner // lanes)
-    geometry = Geometry(outer, n, inner, lanes, step, jblocks)
-    return tiled_kernels(threads, items, np.dtype(dtype).name), blocks, threads, geometry
+    length = max(1, min(config.stretch, MAX_STRETCH))
+    while length > 1 and inner * (length + 4) >= 2**32:
+        length //= 2
+    if inner * (length + 4) >= 2**32:
+        raise ValueError(
+            f"lines {inner} samples apart are too far apart for the cuda backend's 32-bit offsets; "
+            "move the axis last (e.g. torch.movedim(x, axis, -1).contiguous()) or use backend='cpu'"
+        )
+    count = max(1, -(-values // length))
+    threads = config.threads
+    blocks = max(1, -(-(outer * count * inner) // threads))
+    return Stretches(outer, n, inner, length, count, int(count <= LONG_LINE_PARTIALS)), blocks, threads
+
+
+def _walkers():
+    from .walkers import kernels
+
+    return kernels()
 
 
 def _flat(dev):
@@ -111,31 +108,52 @@ def _fill(dev, value):
         on_stream(kernels["fill"], *_flat_grid(flat.size))(flat, value)
 
 
-#: partials per line above which one block, not one thread, adds them up
+#: stretches per line above which a second launch, one block per line, adds
+#: them up (below, the last stretch of a line to finish does)
 LONG_LINE_PARTIALS = 64
 
+_scratch = {}  # (scratch_key(), name) -> device array
 
-def smp_lines(x, rtol, filters):
+
+def scratch(name, size, dtype):
+    """A device array of at least ``size`` items of ``dtype``, kept between
+    calls for the call's library, device and stream (:func:`.memory.scratch_key`),
+    so that a scan's calls allocate none; zeroed when it is allocated (the
+    kernels that count in it leave it zeroed). Sizes grow in powers of two."""
+    key = (scratch_key(), name)
+    have = _scratch.get(key)
+    if have is None or have.size < size:
+        have = device_array(1 << max(0, size - 1).bit_length(), dtype)
+        _fill(have, 0)
+        _scratch[key] = have
+    return have
+
+
+def free_scratch():
+    """Give back the device memory :func:`scratch` keeps (about 1/128 of
+    the largest float32 input of a call, per stream)."""
+    _scratch.clear()
+
+
+def smp_lines(x, rtol, filters, dtype=np.float64):
     outer, n, inner = x.shape
     lines = outer * inner
-    kernels, blocks, threads, geometry = launch(x.shape, n, x.dtype)
-    sums = device_array(lines, np.float64)
+    sums = device_array(lines, dtype)
     line_counts = device_array(lines, np.int64)
     if lines == 0:
         return sums, line_counts
-    if n == 0:
-        _fill(sums, 0.0)
-        _fill(line_counts, 0)
-        return sums, line_counts
-    jblocks = geometry.jblocks
-    totals = device_array((outer, jblocks, inner), np.float64)
-    counts = device_array((outer, jblocks, inner), np.int64)
-    on_stream(kernels["smp_partials"], blocks, threads)(_flat(x), geometry, rtol, kernel_filters(filters), totals, counts)
-    combine = _kernels(threads)
-    if jblocks > LONG_LINE_PARTIALS:  # few long lines: a block per line
-        on_stream(combine["combine_long_partials"], lines, threads)(totals, counts, sums, line_counts)
-    else:
-        on_stream(combine["combine_partials"], *_flat_grid(lines))(totals, counts, sums, line_counts)
+    stretches, blocks, threads = launch(x.shape, n - 2)
+    parts = lines * stretches.count if stretches.count > 1 else 1
+    results = LineResults(sums, line_counts, scratch("partial_sums", parts, np.float64),
+                          scratch("partial_counts", parts, np.int64), scratch("arrivals", lines, np.int32))
+    big = x.dtype.type(np.inf)
+    on_stream(_walkers()["smp_stretches"], blocks, threads)(_flat(x), stretches, rtol, big, kernel_filters(filters),
+                                                            results)
+    if stretches.count > 1 and not stretches.fused:  # few long lines: a block per line adds them
+        shape = (outer, stretches.count, inner)
+        on_stream(_kernels(threads)["combine_long_partials"], lines, threads)(
+            results.partial_sums[:parts].reshape(shape), results.partial_counts[:parts].reshape(shape), sums,
+            line_counts)
     return sums, line_counts
 
 
@@ -143,8 +161,9 @@ def find_peaks_lines(a, filters):
     mask = device_array(a.shape, np.bool_)
     _fill(mask, False)
     if mask.size:
-        kernels, blocks, threads, geometry = launch(a.shape, a.shape[1], a.dtype)
-        on_stream(kernels["find_peaks"], blocks, threads)(_flat(a), geometry, kernel_filters(filters), mask)
+        stretches, blocks, threads = launch(a.shape, a.shape[1] - 1)
+        on_stream(_walkers()["find_peaks"], blocks, threads)(_flat(a), stretches, a.dtype.type(0),
+                                                             kernel_filters(filters), _flat(mask))
     return mask
 
 
@@ -152,8 +171,8 @@ def curvature_lines(x):
     outer, n, inner = x.shape
     out = device_array((outer, max(n - 2, 0), inner), x.dtype)
     if out.size:
-        kernels, blocks, threads, geometry = launch(x.shape, n - 2, x.dtype)
-        on_stream(kernels["curvature_lines"], blocks, threads)(_flat(x), geometry, out)
+        stretches, blocks, threads = launch(x.shape, n - 2)
+        on_stream(_walkers()["curvature_stretches"], blocks, threads)(_flat(x), stretches, _flat(out))
     return out
 
 
@@ -199,10 +218,30 @@ def zeros(shape, dtype):
     return dev
 
 
+#: shared memory a map may take (48 KiB a block without opting in)
+MAP_BYTES = 40 * 1024
+
+
 def smp_maps(x, rtol, filters):
-    """No fused pass over two axes on the GPU yet: the dispatcher adds the
-    lines along each axis."""
-    return None
+    """SMP and count over the last two axes of ``x``, a block per map in
+    shared memory (:func:`.walkers.map_kernel`): one pass over the input
+    where the two axes' lines would take two. Sums in the working dtype;
+    None where a map does not fit (the dispatcher then adds the lines)."""
+    from .walkers import Maps, map_kernel
+
+    if len(x.shape) < 2 or x.size == 0:
+        return None
+    h, w = x.shape[-2:]
+    pitch = w | 1
+    if h * pitch * x.dtype.itemsize > MAP_BYTES:
+        return None
+    maps = Maps(x.size // (h * w), h, w, pitch)
+    sums = device_array(maps.count, x.dtype)
+    counts = device_array(maps.count, np.int64)
+    threads = config.threads
+    on_stream(map_kernel(x.dtype.name, threads), maps.count, threads, h * pitch * x.dtype.itemsize)(
+        _flat(x), maps, rtol, x.dtype.type(np.inf), kernel_filters(filters), sums, counts)
+    return sums, counts
 
 
 __all__ = ["name", "on_device", "smp_lines", "smp_maps", "find_peaks_lines", "curvature_lines", "sum_blocks", "zeros",

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import importlib
 import os
 
@@ -54,9 +55,15 @@ def _check_numpy_supported():
         ) from exc
 
 
+_ready = False  # require() has passed once: the answer does not change
+
+
 def require():
     """Raise a RuntimeError that says what is missing where the backend
-    cannot run."""
+    cannot run (checked until it first passes)."""
+    global _ready
+    if _ready:
+        return
     if available() and not simulated():
         _check_numpy_supported()
     if not available():
@@ -66,6 +73,7 @@ def require():
             "backend='cpu', or set NUMBA_ENABLE_CUDASIM=1 before importing "
             "numba to run the CUDA kernels on the (slow) simulator."
         )
+    _ready = True
 
 
 def is_device_array(x):
@@ -97,32 +105,56 @@ _allocator = contextvars.ContextVar("fastsmp_cuda_allocator", default=None)
 # stream (torch and CuPy hand out non-blocking streams, which the legacy
 # default stream does not wait for), else the default stream (0).
 _stream = contextvars.ContextVar("fastsmp_cuda_stream", default=0)
+# Whose scratch a call uses (kept between calls): the library, device and
+# stream, e.g. ("torch", 0, stream handle); None for Numba's allocator on
+# the default stream.
+_scratch_key = contextvars.ContextVar("fastsmp_cuda_scratch_key", default=None)
 
 
 @contextlib.contextmanager
-def working_with(allocate=None, stream=0):
+def working_with(allocate=None, stream=0, key=None):
     """Within the block, :func:`device_array` calls ``allocate(shape, dtype)``
-    (``None``: Numba's own allocator) and kernels and copies go to
-    ``stream`` (a Numba stream, or 0 for the default stream)."""
-    tokens = _allocator.set(allocate), _stream.set(stream)
+    (``None``: Numba's own allocator), kernels and copies go to ``stream``
+    (a Numba stream, or 0 for the default stream), and scratch is kept
+    under ``key`` (hashable: the library, device and stream)."""
+    tokens = _allocator.set(allocate), _stream.set(stream), _scratch_key.set(key)
     try:
         yield
     finally:
         _allocator.reset(tokens[0])
         _stream.reset(tokens[1])
+        _scratch_key.reset(tokens[2])
 
 
+def current_device_id():
+    """The id of Numba's current CUDA device (0 on the simulator)."""
+    from numba import cuda
+
+    try:
+        return cuda.get_current_device().id
+    except Exception:  # the simulator's device, or none
+        return 0
+
+
+def scratch_key():
+    """The key the call's scratch is kept under (see :func:`working_with`)."""
+    return _scratch_key.get()
+
+
+@functools.lru_cache(maxsize=64)
 def external_stream(ptr):
     """A Numba stream for a CUDA stream handle of another library (0 for the
-    default stream)."""
+    default stream); one object per handle, made once (a scan calls with the
+    same stream every time)."""
     from numba import cuda
 
     return cuda.external_stream(ptr) if ptr else 0
 
 
-def on_stream(kernel, blocks, threads):
-    """``kernel`` configured for ``blocks`` x ``threads`` on the call's stream."""
-    return kernel[blocks, threads, _stream.get()]
+def on_stream(kernel, blocks, threads, shared=0):
+    """``kernel`` configured for ``blocks`` x ``threads`` on the call's
+    stream, with ``shared`` bytes of dynamic shared memory a block."""
+    return kernel[blocks, threads, _stream.get(), shared]
 
 
 def device_array(shape, dtype):
