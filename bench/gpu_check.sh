@@ -5,9 +5,12 @@
 #   1. the CUDA tests on the real device (tests marked `gpu`, plus the whole
 #      cuda-backend agreement suite with the simulator off, SciPy's other
 #      peak rules included),
-#   2. the GPU benchmark (bench/gpu_bench.py): cases (a), (c), (d) at
+#   2. the GPU benchmark (bench/gpu_bench.py): issue 16's table: rows,
+#      columns, maps, few long lines, find_peaks and return_counts at
 #      8192 x 8192 and larger against torch.sum (the ceiling there), the same
-#      SMP in torch ops, and cupyx.scipy.signal.find_peaks in a loop,
+#      SMP in torch ops, cupyx.scipy.signal.find_peaks in a loop, the host
+#      time per call, scan_model on a ResNet-style CNN against the bare
+#      forward, and a sweep of launch configurations (threads, stretch),
 # and writes the logs and a Markdown results table to $OUT (default
 # bench/gpu_results). Budget: under 6 minutes, so one lease can run it twice.
 set -uo pipefail
@@ -31,6 +34,14 @@ tests_rc=${PIPESTATUS[0]}
 # 2. the benchmark
 timeout 190 $PY bench/gpu_bench.py --out "$OUT/gpu_bench.md" "$@" 2>&1 | tee "$OUT/gpu_bench.log"
 bench_rc=${PIPESTATUS[0]}
+
+# 3. Nsight Compute on the walker, where ncu is installed (speed of light:
+#    memory and SM throughput, one launch of case (a))
+if command -v ncu >/dev/null; then
+    timeout 90 ncu --kernel-name regex:smp_stretches --launch-skip 1 --launch-count 1 --section SpeedOfLight \
+        --section Occupancy $PY -c "import torch, fastsmp; x = torch.randn(8192, 8192, device='cuda').relu_(); \
+[fastsmp.smp(x) for _ in range(2)]; torch.cuda.synchronize()" 2>&1 | tee "$OUT/ncu.log" | tail -40
+fi
 
 echo "tests rc=$tests_rc bench rc=$bench_rc"
 exit $(( tests_rc || bench_rc ))

@@ -14,7 +14,7 @@ CASES = [("a+", (16384, 16384), -1), ("c", (256, 64, 56, 56), (-2, -1)), ("d", (
 
 
 def short(name):
-    m = re.search(r"(smp_partials|combine_long_partials|combine_partials|find_peaks|fill|cast|sum_blocks|curvature_lines)", name)
+    m = re.search(r"(smp_stretches|smp_maps|combine_long_partials|find_peaks|fill|cast|sum_blocks|curvature_stretches)", name)
     return m.group(1) if m else name[:50]
 
 

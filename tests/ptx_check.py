@@ -33,7 +33,6 @@ from fastsmp.backends.spec import KernelFilters  # noqa: E402
 
 filters = types.NamedUniTuple(f64, 4, KernelFilters)
 SIGNATURES = {
-    "combine_partials": (arr(f64, 3), arr(i64, 3), arr(f64, 1), arr(i64, 1)),
     "combine_long_partials": (arr(f64, 3), arr(i64, 3), arr(f64, 1), arr(i64, 1)),
     "fill": (arr(f64, 1), f64),
     "sum_blocks": (arr(f64, 1), arr(i64, 1), arr(i64, 2), arr(f64, 1), arr(i64, 1)),
@@ -42,13 +41,13 @@ SIGNATURES = {
 
 try:
     from fastsmp.backends.cuda import kernels as cuda_kernels
-    from fastsmp.backends.cuda import sass, walkers
+    from fastsmp.backends.cuda import sass
 
     kernels = dict(cuda_kernels.kernels(256))
     compiled = [(name, kernels[name], sig) for name, sig in SIGNATURES.items()]
     # The walkers, each variant a call compiles (float32/float64, with and
     # without filters): ``smp_stretches[float32]`` and so on.
-    compiled += [(name, walkers.kernels()[kernel], sig) for name, (kernel, sig) in sass.signatures().items()]
+    compiled += [(name, kernel, sig) for name, (kernel, sig) in sass.variants().items()]
     for name, kernel, sig in compiled:
         # Compiled with the kernel's own fastmath option, so that a
         # ``@cuda.jit(fastmath=True)`` would show here: it flushes

@@ -70,7 +70,7 @@ def test_walkers_stay_within_the_instruction_budget():
     for line in out.splitlines():
         name, per_sample, registers, float64, fused = line.split()
         table[name] = (float(per_sample), int(registers), int(float64), int(fused))
-    assert set(table) == set(sass.signatures())
+    assert set(table) == set(sass.variants())
     for name in ("smp_stretches[float32]", "find_peaks[float32]", "curvature_stretches[float32]", "smp_maps[float32]"):
         per_sample, registers, float64, _ = table[name]
         assert per_sample <= BUDGET, (name, table[name])

@@ -5,9 +5,9 @@ CPU (``body.cpu``, an inlined ``@njit`` function) and for CUDA (``body.cuda``,
 a device function built on first use, so importing this module never touches
 the CUDA driver). The loops around the bodies differ between targets; the
 arithmetic does not. Bodies that call other bodies, or a target's own way of
-reading a value (:func:`plateau_peak`), are built by factories that close
-over the target's versions: a closure, unlike a global, is part of Numba's
-cache key.
+reading a value (:func:`walker`, the peak rule as a walk), are built by
+factories that close over the target's versions: a closure, unlike a global,
+is part of Numba's cache key.
 
 The numpy backend (:mod:`fastsmp.backends.numpy`) is the same SPEC written
 out in vectorised NumPy, kept apart on purpose: it is the reference the
@@ -189,36 +189,125 @@ def peak_sides(l, r, before, value, after):
     return h - np.float64(left), h - np.float64(right)
 
 
-@functools.lru_cache(maxsize=None)
-def plateau_peak(target, value):
-    """The plateau walk of SPEC section 5, for ``target`` (``"cpu"`` or
-    ``"cuda"``), reading the signal with ``value(src, k)`` (compiled for that
-    target; ``src`` is whatever it needs to find value ``k``).
+class Walk(NamedTuple):
+    """A walk's state between two values of the signal: whether a peak
+    candidate is open (``open``), its value ``height``, its left edge
+    ``left`` (relative to where the walk started) and the value ``before``
+    it, and the kept peaks' ``total`` (working dtype) and ``count`` so far."""
 
-    ``peak(src, t, prev, cur, nxt, m, filters)`` takes a left edge: value
-    ``t`` is ``cur`` (``1 <= t <= m - 2``), ``prev < cur`` is value ``t - 1``
-    and ``nxt`` value ``t + 1``, of a signal of length ``m``. It returns
-    ``(k, after, p, height)``: ``k`` is one past the run of values equal to
-    ``cur`` and ``after`` the value there; ``p`` the kept peak's position
-    (the run's middle, rounded down) or -1, and ``height`` its float64
-    height (0 for none). Like SciPy it stops at the last value, which is
-    never in a peak."""
+    open: bool
+    height: float
+    left: int
+    before: float
+    total: float
+    count: int
+
+
+class Signals(NamedTuple):
+    """The two signals peaks are found in, each read one value at a time as
+    ``(value, carry, ok) = next(x, at, carry, rtol, big)``: ``x[at]`` is the
+    next sample, ``carry`` the samples before it that the value needs."""
+
+    #: the samples themselves (``find_peaks``; ``ok`` is always True)
+    sample: object
+    #: the floored |d| of SPEC 3-4 (``smp``); ``ok`` is whether the noise
+    #: floor's ``s`` was below ``big`` (False for a NaN or an inf sample,
+    #: and for finite samples whose ``s`` overflows: look again)
+    curvature: object
+
+
+@functools.lru_cache(maxsize=None)
+def signals(target):
+    """The :class:`Signals` compiled for ``target``."""
+    curv = curvature.on(target)
+    mag = magnitude.on(target)
+
+    def next_sample(x, at, carry, rtol, big):
+        return x[at], carry, True
+
+    def next_curvature(x, at, carry, rtol, big):
+        v0, v1 = carry
+        v2 = x[at]
+        s = (abs(v0) + abs(v2)) + abs(v1 + v1)  # SPEC 4's s, as magnitude has it
+        return mag(curv(v0, v1, v2), v0, v1, v2, rtol), (v1, v2), s < big
+
+    return Signals(_jit(target, next_sample), _jit(target, next_curvature))
+
+
+@functools.lru_cache(maxsize=None)
+def walker(target, advance):
+    """SPEC section 5 as a walk over a signal read one value at a time by
+    ``advance`` (a :class:`Signals` member), compiled for ``target``.
+
+    ``walk(x, at, stride, carry, prev, first, hi, end, rtol, big, filters,
+    mask, mask_at)`` starts at value ``first`` of the signal, whose
+    predecessor is ``prev``; ``x[at]`` is the sample the value needs and
+    ``x[at + k * stride]`` the next ones. It reports the peaks whose left
+    edge ``l`` is in ``first <= l < hi``, following a plateau past ``hi``
+    up to value ``end - 1`` at most (the signal's last value, never in a
+    peak), so that walks over neighbouring stretches find every peak once.
+    It returns the final :class:`Walk` and whether every ``ok`` was True;
+    kept peaks are marked in ``mask`` at ``mask_at + p * stride`` (``p``
+    relative to ``first``) unless ``mask`` is None.
+
+    The rule is a small state machine, one step a value: a rise opens a
+    candidate, an equal value extends its plateau, a fall closes it as a
+    peak (kept if the filters keep it), anything else (a rise, a NaN)
+    closes it without one. It is exactly SciPy's ``_local_maxima_1d``; the
+    filters, in float64, run only where a peak closes."""
     sides = peak_sides.on(target)
     keep = keep_peak.on(target)
 
-    def peak(src, t, prev, cur, nxt, m, filters):
-        k = t + 1
-        while nxt == cur and k < m - 1:  # along the plateau
-            k += 1
-            nxt = value(src, k)
-        if nxt < cur:  # it ends in a fall: a peak, if the filters keep it
-            left, right = sides(t, k - 1, prev, cur, nxt)
-            height = np.float64(cur)  # not float(): Numba keeps a float32 a float32
-            if keep(height, left, right, filters):
-                return k, nxt, (t + k - 1) // 2, height
-        return k, nxt, -1, 0.0
+    def step(w, value, prev, t, filters, mask, mask_at, stride):
+        closes = w.open & (value < prev)
+        if closes:  # filters and marks only where a peak closes
+            right = numba.uint32(t - 1)
+            p = numba.uint32(w.left + right) >> numba.uint32(1)
+            left_side, right_side = sides(w.left, right, w.before, w.height, value)
+            closes = keep(np.float64(w.height), left_side, right_side, filters)
+            if mask is not None:
+                if closes:
+                    mask[mask_at + numba.uint64(p) * stride] = True
+        rises = value > prev
+        return Walk(
+            rises | (w.open & (value == prev)),
+            value if rises else w.height,
+            t if rises else w.left,
+            prev if rises else w.before,
+            w.total + w.height if closes else w.total,
+            numba.int32(w.count + 1) if closes else w.count,
+        )
 
-    return _jit(target, peak)
+    step = _jit(target, step)
+
+    def walk(x, at, stride, carry, prev, first, hi, end, rtol, big, filters, mask, mask_at):
+        zero = rtol - rtol  # the working dtype's 0 (rtol is finite)
+        w = Walk(False, zero, numba.uint32(0), zero, zero, numba.int32(0))
+        finite = True
+        # Positions relative to ``first`` in 32 bits: callers keep a walk's
+        # span, ``(end - first) * stride``, below 2**32.
+        steps = numba.uint32(hi - first)
+        t = numba.uint32(0)
+        while t < steps:  # the stretch: every step the same few instructions
+            value, carry, ok = advance(x, at, carry, rtol, big)
+            finite &= ok
+            w = step(w, value, prev, t, filters, mask, mask_at, stride)
+            prev = value
+            at += stride
+            t = numba.uint32(t + 1)
+        more = numba.uint32(end - first)
+        while w.open and t < more:  # a plateau that runs past the stretch
+            value, carry, ok = advance(x, at, carry, rtol, big)
+            finite &= ok
+            w = step(w, value, prev, t, filters, mask, mask_at, stride)
+            if value > prev:  # a new candidate: the next stretch's
+                break
+            prev = value
+            at += stride
+            t = numba.uint32(t + 1)
+        return w, finite
+
+    return _jit(target, walk)
 
 
 # --------------------------------------------------------------------------

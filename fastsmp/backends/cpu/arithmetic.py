@@ -19,12 +19,11 @@ from .tiling import map_run, panel_flush
 @numba.njit(parallel=True, cache=True)
 def _rows(x, rtol, passes, option):
     out = np.zeros(x.shape[0])
-    no_mask = np.zeros(0, np.bool_)
     for t in numba.prange(x.shape[0]):
         buf = np.empty(BLOCK + 2, x.dtype)
         total = 0.0
         for _ in range(passes):
-            total += _smp_row_chunk(x, t, rtol, None, 1, 0, buf, no_mask)[0]
+            total += _smp_row_chunk(x, t, rtol, None, 1, 0, buf)[0]
         out[t] = total
     return out
 
@@ -33,14 +32,13 @@ def _rows(x, rtol, passes, option):
 def _panels(x, rtol, passes, option):
     threads, n, width = x.shape
     out = np.zeros(threads)
-    no_mask = np.zeros(0, np.bool_)
     for t in numba.prange(threads):
         work = panel_work(width, x.dtype)
         sums = np.empty(width)
         counts = np.empty(width, np.int64)
         total = 0.0
         for _ in range(passes):
-            smp_panel(x, t, 0, width, width, rtol, None, option, work, sums, counts, 0, no_mask)
+            smp_panel(x, t, 0, width, width, rtol, None, option, work, sums, counts, 0)
             total += sums.sum()
         out[t] = total
     return out

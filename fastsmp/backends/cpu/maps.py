@@ -133,7 +133,6 @@ def _maps_task(x, first, last, plan, rtol, filters, flush, sums, counts):
     maps, h, w = x.shape
     hw = h * w
     flat = x.reshape(-1)
-    no_mask = np.zeros(0, np.bool_)
     m = np.zeros(plan.size, x.dtype)
     a = np.empty(max(plan.fill_r, plan.fill_c, hw + PADDED_RUN), x.dtype)  # (and for the exact path)
     line_sums = np.empty(max(h, w))
@@ -148,7 +147,7 @@ def _maps_task(x, first, last, plan, rtol, filters, flush, sums, counts):
         if exact:
             # the exact path: rows as short lines, columns as a panel (the
             # functions of those layouts, called: compiled once for all three)
-            smp_short_group(flat, o * hw, h, w, rtol, filters, a, line_sums, line_counts, no_mask)
+            smp_short_group(flat, o * hw, h, w, rtol, filters, a, line_sums, line_counts)
             total = 0.0
             count = 0
             for g in range(h):

@@ -111,7 +111,7 @@ def _prefetch_panel_row(x, o, j, i0, width):
 
 
 @numba.njit(inline="always")
-def smp_panel(x, o, i0, w, lanes, rtol, filters, flush, work, sums, counts, at, no_mask):
+def smp_panel(x, o, i0, w, lanes, rtol, filters, flush, work, sums, counts, at):
     """SMP of lines ``i0 .. i0+w-1`` of block ``o`` into ``sums[at : at+w]``
     (and ``counts``), walked down PANEL_ROWS rows at a time with ``work``
     (a :class:`PanelWork` at least ``lanes`` wide, any content). The passes
@@ -163,7 +163,7 @@ def smp_panel(x, o, i0, w, lanes, rtol, filters, flush, work, sums, counts, at, 
             if has_non_finite(x[o, :, i0 + k]):
                 c = 0
             else:
-                s, c = scan_curvature(x[o, :, i0 + k], 1, m - 1, m, rtol, filters, no_mask)
+                s, c = scan_curvature(x[o, :, i0 + k], 1, m - 1, m, rtol, filters)
         sums[at + k] = s
         counts[at + k] = c
 
@@ -194,7 +194,6 @@ def smp_panels(x, rtol, filters, flush, width, per_task, contiguous):
     panels = -(-inner // width)
     sums = np.empty(outer * inner)
     counts = np.empty(outer * inner, np.int64)
-    no_mask = np.zeros(0, np.bool_)
     jobs = outer * panels
     for task in prange(-(-jobs // per_task)):
         work = panel_work(-(-width // LANE_GROUP) * LANE_GROUP, x.dtype)
@@ -203,7 +202,7 @@ def smp_panels(x, rtol, filters, flush, width, per_task, contiguous):
             i0 = (job - o * panels) * width
             w = min(width, inner - i0)
             smp_panel(x, o, i0, w, padded_lanes(x, o, i0, w, contiguous), rtol, filters, flush, work, sums, counts,
-                      o * inner + i0, no_mask)
+                      o * inner + i0)
     return sums, counts
 
 
@@ -215,8 +214,7 @@ def smp_block_lines(x, o, rtol, filters, flush, sums, counts):
     :func:`smp_panels` inlines its panels."""
     outer, n, inner = x.shape
     work = panel_work(-(-inner // LANE_GROUP) * LANE_GROUP, x.dtype)
-    no_mask = np.zeros(0, np.bool_)
-    smp_panel(x, o, 0, inner, inner, rtol, filters, flush, work, sums, counts, 0, no_mask)
+    smp_panel(x, o, 0, inner, inner, rtol, filters, flush, work, sums, counts, 0)
 
 
 @numba.njit(cache=True)
@@ -241,7 +239,7 @@ def find_peaks_panels(x, filters, mask, width):
         # After the sweep: a plateau's peak lies further down than its start.
         for k in range(i1 - i0):
             if plateau[k]:
-                scan_signal(x[o, :, i0 + k], 1, n - 1, n, 0.0, filters, mask[o, :, i0 + k])
+                scan_signal(x[o, :, i0 + k], 1, n - 1, n, filters, mask[o, :, i0 + k])
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)

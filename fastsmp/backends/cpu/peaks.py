@@ -1,4 +1,5 @@
-"""Peak tests for the CPU kernels: the exact scalar scan of SPEC section 5,
+"""Peak tests for the CPU kernels: the exact scalar scan of SPEC section 5
+(the walk of :func:`fastsmp.backends.spec.walker`, the CUDA walkers' rule),
 and the branch-free strict-maximum tests the vector loops use.
 
 Strict maxima are the only peaks in float data almost always. The vector
@@ -13,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..spec import curvature, keep_peak, magnitude, plateau_peak
+from ..spec import curvature, keep_peak, magnitude, signals, walker
 from .memory import U1, U2
 from .sums import SUM_LANES, lanes_like, lanes_total, zero_lanes
 
@@ -27,65 +28,35 @@ _keep_peak = keep_peak.cpu
 # --------------------------------------------------------------------------
 
 
-def _make_scanner(value):
-    """The peak scan of SPEC section 5 over the signal ``value((v, rtol), j)``.
-
-    ``scan(v, lo, hi, m, rtol, filters, mask)`` visits the candidate left
-    edges ``lo <= l < hi`` (``1 <= lo``, ``hi <= m - 1``) of the signal of
-    length ``m`` and returns ``(sum, count)`` of the kept peaks' heights
-    (float64). If ``mask`` is not empty, each kept peak ``p`` also sets
-    ``mask[p]``.
-    """
-    peak = plateau_peak("cpu", value)
-
-    @numba.njit(cache=True)
-    def scan(v, lo, hi, m, rtol, filters, mask):
-        src = (v, rtol)
-        total = 0.0
-        count = 0
-        prev = value(src, lo - 1)
-        cur = value(src, lo)
-        j = lo
-        while j < hi:
-            nxt = value(src, j + 1)
-            if cur > prev:  # j is a left edge
-                k, nxt, p, height = peak(src, j, prev, cur, nxt, m, filters)
-                if p >= 0:
-                    total += height
-                    count += 1
-                    if mask.size:
-                        mask[p] = True
-                prev = cur  # a[k-1] == a[j]
-                cur = nxt
-                j = k
-            else:
-                prev = cur
-                cur = nxt
-                j += 1
-        return total, count
-
-    return scan
+_walk_curvature = walker("cpu", signals("cpu").curvature)
+_walk_samples = walker("cpu", signals("cpu").sample)
 
 
-@numba.njit(inline="always")
-def _sample(src, j):
-    v, rtol = src
-    return v[j]
+@numba.njit(cache=True)
+def scan_curvature(v, lo, hi, m, rtol, filters):
+    """The peaks of SPEC section 5 of the floored ``|d|`` of the (strided)
+    line ``v`` whose left edges lie in ``lo <= l < hi`` (``1 <= lo``,
+    ``hi <= m - 1``, ``m = len(v) - 2``): ``(sum, count)`` of their heights,
+    the sum in float64; plateaus are followed past ``hi``."""
+    first = np.uint64(lo - 1)
+    v0 = v[first]
+    v1 = v[first + U1]
+    v2 = v[first + U2]
+    prev = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
+    big = v.dtype.type(np.inf)
+    w, _ = _walk_curvature(v, first + np.uint64(3), np.uint64(1), (v1, v2), prev, lo, hi, m, rtol, big, filters,
+                           None, 0)
+    return np.float64(w.total), np.int64(w.count)
 
 
-@numba.njit(inline="always")
-def _floored_curvature(src, j):
-    v, rtol = src
-    v0 = v[j]
-    v1 = v[j + 1]
-    v2 = v[j + 2]
-    return _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
-
-
-#: ``scan_signal(v, ...)``: the peaks of the samples themselves (find_peaks)
-scan_signal = _make_scanner(_sample)
-#: ``scan_curvature(v, ...)``: the peaks of the floored ``|d|`` of ``v`` (smp)
-scan_curvature = _make_scanner(_floored_curvature)
+@numba.njit(cache=True)
+def scan_signal(v, lo, hi, n, filters, mask):
+    """``mask[p] = True`` at the kept peaks ``p`` of the (strided) line ``v``
+    of ``n`` samples whose left edges lie in ``lo <= l < hi`` (``1 <= lo``,
+    ``hi <= n - 1``); plateaus are followed past ``hi``."""
+    zero = v.dtype.type(0)
+    _walk_samples(v, np.uint64(lo), np.uint64(1), (zero, zero), v[lo - 1], lo, hi, n, zero, zero, filters, mask,
+                  np.uint64(lo))
 
 
 @numba.njit(cache=True)

@@ -83,7 +83,7 @@ def _task(task, chunks, lines_per_task, lines):
 
 
 @numba.njit(cache=True)
-def _smp_row_chunk(x, line, rtol, filters, chunks, c, buf, no_mask):
+def _smp_row_chunk(x, line, rtol, filters, chunks, c, buf):
     """Sum and count of chunk ``c`` of line ``line`` (NaN for a NaN or inf
     sample), block by block into the work buffer ``buf``."""
     n = x.shape[1]
@@ -106,7 +106,7 @@ def _smp_row_chunk(x, line, rtol, filters, chunks, c, buf, no_mask):
                 break
             plateau = True  # finite samples overflowed: the exact scan floors d as SPEC 4 says
         if plateau:
-            s, k = scan_curvature(x[line], b, e, m, rtol, filters, no_mask)
+            s, k = scan_curvature(x[line], b, e, m, rtol, filters)
         total, compensation = add_compensated(total, compensation, s)
         count += k
     if hi <= lo:
@@ -122,12 +122,11 @@ def smp_rows(x, rtol, filters, lines_per_task, chunks):
     lines, n = x.shape
     totals = np.zeros((lines, chunks))
     counts = np.zeros((lines, chunks), np.int64)
-    no_mask = np.zeros(0, np.bool_)
     for task in prange(-(-lines // lines_per_task) * chunks):
         c, first, end = _task(task, chunks, lines_per_task, lines)
         buf = np.empty(BLOCK + 2, x.dtype)
         for line in range(first, end):
-            totals[line, c], counts[line, c] = _smp_row_chunk(x, line, rtol, filters, chunks, c, buf, no_mask)
+            totals[line, c], counts[line, c] = _smp_row_chunk(x, line, rtol, filters, chunks, c, buf)
     return totals, counts
 
 
@@ -153,7 +152,7 @@ def find_peaks_rows(x, filters, lines_per_task, chunks, mask):
         for line in range(first, end):
             for b in range(lo, hi, BLOCK):
                 if plateaus[line, c, (b - lo) // BLOCK]:
-                    scan_signal(x[line], b, min(b + BLOCK, hi), n, 0.0, filters, mask[line])
+                    scan_signal(x[line], b, min(b + BLOCK, hi), n, filters, mask[line])
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)

@@ -42,7 +42,7 @@ def _sum_short_lines(a, lines, n, filters, sums, counts):
 
 
 @numba.njit(cache=True, nogil=True)
-def smp_short_group(flat, start, group, n, rtol, filters, a, sums, counts, no_mask):
+def smp_short_group(flat, start, group, n, rtol, filters, a, sums, counts):
     """SMP and count of the ``group`` lines of length ``n`` stored from
     ``flat[start]`` on, into ``sums[:group]`` and ``counts[:group]``, with
     ``a`` (``group * n + PADDED_RUN`` long) as work space. A line whose sum
@@ -57,7 +57,7 @@ def smp_short_group(flat, start, group, n, rtol, filters, a, sums, counts, no_ma
             if has_non_finite(flat[at : at + n]):
                 counts[g] = 0
             else:
-                sums[g], counts[g] = scan_curvature(flat[at : at + n], 1, n - 3, n - 2, rtol, filters, no_mask)
+                sums[g], counts[g] = scan_curvature(flat[at : at + n], 1, n - 3, n - 2, rtol, filters)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -65,8 +65,7 @@ def _short_rows_task(flat, n, first, group, rtol, filters, sums, counts):
     """Lines ``first .. first+group-1`` of length ``n`` stored in ``flat``,
     as one group (:func:`smp_short_group`)."""
     a = np.empty(group * n + PADDED_RUN, flat.dtype)  # + what padded runs read
-    no_mask = np.zeros(0, np.bool_)
-    smp_short_group(flat, first * n, group, n, rtol, filters, a, sums[first:], counts[first:], no_mask)
+    smp_short_group(flat, first * n, group, n, rtol, filters, a, sums[first:], counts[first:])
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)

@@ -1,28 +1,29 @@
 """The ``"cuda"`` backend: Numba CUDA kernels (NVIDIA's numba-cuda target).
 
-Decomposition: a block takes a stretch of ``step * items`` samples of
-``rows * lanes`` lines: ``lanes`` neighbouring lines of the ``inner`` axis
-(contiguous in memory, so a warp reads consecutive addresses whether the line
-axis is the last one, ``lanes == 1``, or not, ``lanes == 32``), times
-``rows`` lines of the ``outer`` axis when lines are short (several 56-sample
-image rows share a block instead of leaving most of it idle). The block first
-computes the values it tests (the floored |second difference|, or the samples
-for :func:`find_peaks_lines`) into a shared-memory tile with one value of
-halo on each side, then every thread tests its ``items`` samples for being
-the *left edge* of a peak (``a[t-1] < a[t]``) and, if so, walks right over
-the plateau to see whether it ends in a descent; a plateau that leaves the
-tile is followed in global memory, so it may cross any block boundary.
-Each block reduces its heights in shared memory in a fixed order and writes
-one partial per line; a second kernel adds the partials of each line in
-order (one thread per line, or one block per line when there are many), so
-results are deterministic run to run.
+Decomposition (:mod:`.walkers`): each thread walks one *stretch* of one
+line, sample by sample, with the last samples, the previous value and the
+open candidate in registers and SciPy's peak rule as a small state machine;
+threads are numbered with the inner-axis line fastest, so where lines run
+down columns a warp's loads are coalesced, and where they run along rows a
+warp walks neighbouring stretches of one line. A candidate open at the end
+of a stretch is followed into the next, so every peak is found once. For
+``smp`` the last stretch of a line to finish adds the line's stretches in
+order (a per-line arrival counter in scratch that every launch leaves
+zeroed); lines of more than :data:`LONG_LINE_PARTIALS` stretches are added
+by a second launch, one block per line. Over both axes of small maps
+(``axis=(-2, -1)`` on ``(N, C, 56, 56)`` activations) a block takes a whole
+map into shared memory and walks its rows and columns: one pass instead
+of two. Every sum is in a fixed order: results are the same run to run.
 
-Results come from the call's allocator and kernels go to its stream
-(:mod:`.memory`).
+A call allocates only its results (from the input's own allocator, in the
+dtype it returns them in) and queues its kernels on that library's stream
+(:mod:`.memory`); scratch is kept between calls per library, device and
+stream (:func:`scratch`).
 
 Every backend function takes a 3-D device view ``(outer, n, inner)``, lines along
-axis 1, in the working dtype. Tests shrink :data:`config` to a few threads so
-that plateaus across block boundaries are exercised under the simulator.
+axis 1, in the working dtype. Tests shrink :data:`config` to a few threads and
+stretches of a few samples, so that plateaus, NaNs and line ends fall between
+threads and blocks under the simulator.
 """
 
 from __future__ import annotations

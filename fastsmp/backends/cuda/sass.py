@@ -138,14 +138,15 @@ def _pretend_h100():
     api.get_current_device = dispatcher.get_current_device = lambda: H100()
 
 
-def signatures():
-    """Each walker variant a call compiles, by the name :func:`main` prints:
-    float32 and float64 lines, with no filter (what ``smp`` and
-    ``find_peaks`` run by default) and with ``height``/``threshold``."""
+def variants():
+    """Each walker variant a call compiles, by the name :func:`main` prints,
+    as ``(kernel, signature)``: float32 and float64 lines, with no filter
+    (what ``smp`` and ``find_peaks`` run by default) and with
+    ``height``/``threshold``."""
     from numba import types
 
     from ..spec import KernelFilters
-    from .walkers import LineResults, Maps, Stretches
+    from .walkers import LineResults, Maps, Stretches, kernels, map_kernel
 
     def flat(dtype):
         return types.Array(dtype, 1, "C")
@@ -153,35 +154,30 @@ def signatures():
     stretches = types.NamedUniTuple(types.int64, len(Stretches._fields), Stretches)
     maps = types.NamedUniTuple(types.int64, len(Maps._fields), Maps)
     filters = types.NamedUniTuple(types.float64, len(KernelFilters._fields), KernelFilters)
+    walkers = kernels()
     out = {}
     for name, dt in (("float32", types.float32), ("float64", types.float64)):
         for tag, f in (("", types.none), (",filters", filters)):
             # one axis: the sums in the working dtype, as the call returns them
             results = types.NamedTuple([flat(dt), flat(types.int64), flat(types.float64), flat(types.int64),
                                         flat(types.int32)], LineResults)
-            out[f"smp_stretches[{name}{tag}]"] = ("smp_stretches", (flat(dt), stretches, dt, dt, f, results))
-            out[f"find_peaks[{name}{tag}]"] = ("find_peaks", (flat(dt), stretches, dt, f, flat(types.boolean)))
-        out[f"curvature_stretches[{name}]"] = ("curvature_stretches", (flat(dt), stretches, flat(dt)))
-        out[f"smp_maps[{name}]"] = ("smp_maps", (flat(dt), maps, dt, dt, types.none, flat(dt), flat(types.int64)))
+            out[f"smp_stretches[{name}{tag}]"] = (walkers["smp_stretches"], (flat(dt), stretches, dt, dt, f, results))
+            out[f"find_peaks[{name}{tag}]"] = (walkers["find_peaks"], (flat(dt), stretches, dt, f, flat(types.boolean)))
+        out[f"curvature_stretches[{name}]"] = (walkers["curvature_stretches"], (flat(dt), stretches, flat(dt)))
+        out[f"smp_maps[{name}]"] = (map_kernel(name, MAP_THREADS), (flat(dt), maps, dt, dt, types.none, flat(dt),
+                                                                   flat(types.int64)))
     return out
 
 
 def costs():
-    """``{name: LoopCost}`` for every variant of :func:`signatures`."""
+    """``{name: LoopCost}`` for every variant of :func:`variants`."""
     find_tool("ptxas"), find_tool("nvdisasm")
     _pretend_h100()
     from numba import cuda
 
-    from .walkers import kernels, map_kernel
-
-    walkers = dict(kernels(), smp_maps={"float32": map_kernel("float32", MAP_THREADS),
-                                        "float64": map_kernel("float64", MAP_THREADS)})
     result = {}
     with tempfile.TemporaryDirectory() as workdir:
-        for name, (kernel, sig) in signatures().items():
-            compiled = walkers[kernel]
-            if isinstance(compiled, dict):  # compiled per dtype: its shared arrays are typed
-                compiled = compiled[name.split("[")[1].split(",")[0].rstrip("]")]
+        for name, (compiled, sig) in variants().items():
             try:
                 ptx, _ = cuda.compile_ptx(compiled.py_func, sig, cc=(9, 0))
             except Exception as exc:  # NVVM or NVRTC not installed

@@ -35,9 +35,9 @@ import functools
 from typing import NamedTuple
 
 import numpy as np
-from numba import cuda, float64, from_dtype, int32, int64, uint32, uint64
+from numba import cuda, float64, from_dtype, int64, uint64
 
-from ..spec import curvature, keep_peak, magnitude, peak_sides
+from ..spec import curvature, magnitude, signals, walker
 
 #: the longest stretch a thread walks: its heights are summed in the
 #: working dtype (SPEC 6's accuracy bound holds for runs of up to 1024)
@@ -59,75 +59,14 @@ class Stretches(NamedTuple):
     fused: int
 
 
-class Walk(NamedTuple):
-    """A walker's registers between steps: whether a candidate is open
-    (``open``), its value ``height``, its left edge ``left`` (relative to
-    the stretch) and the value ``before`` it, and the stretch's kept
-    ``total`` and ``count`` so far."""
-
-    open: bool
-    height: float
-    left: int
-    before: float
-    total: float
-    count: int
-
-
 @functools.lru_cache(maxsize=None)
-def _bodies():
-    """Device functions shared by the walkers: the two signals, one step of
-    the peak rule, and a thread's place."""
-    curv = curvature.cuda
-    mag = magnitude.cuda
-    keep = keep_peak.cuda
-    sides = peak_sides.cuda
-
-    @cuda.jit(device=True)
-    def next_curvature(x, at, carry, rtol, big):
-        """The next floored |d| from the next sample ``x[at]`` and the
-        two before it (``carry``); and whether the noise floor's ``s`` was
-        below ``big`` (False for a NaN or an inf sample, and for finite
-        samples whose ``s`` overflows: the caller then looks again)."""
-        v0, v1 = carry
-        v2 = x[at]
-        s = (abs(v0) + abs(v2)) + abs(v1 + v1)  # SPEC 4's s, as magnitude has it
-        return mag(curv(v0, v1, v2), v0, v1, v2, rtol), (v1, v2), s < big
-
-    @cuda.jit(device=True)
-    def next_sample(x, at, carry, rtol, big):
-        """The next sample itself (``find_peaks``: no floor, no check)."""
-        return x[at], carry, True
-
-    @cuda.jit(device=True)
-    def step(w, value, prev, t, filters, mask, mask_at, stride):
-        """The walk after value ``t`` (relative to the stretch) of the
-        signal, ``value``, follows ``prev``: a candidate that falls here is
-        a peak (kept if the filters keep it; marked in ``mask`` at
-        ``mask_at + p * stride`` for its place ``p`` in the stretch, unless
-        ``mask`` is None)."""
-        closes = w.open & (value < prev)
-        if closes:  # filters and marks only where a peak closes
-            right = uint32(t - 1)
-            p = uint32(w.left + right) >> uint32(1)
-            left_side, right_side = sides(w.left, right, w.before, w.height, value)
-            closes = keep(float64(w.height), left_side, right_side, filters)
-            if mask is not None:
-                if closes:
-                    mask[mask_at + uint64(p) * stride] = True
-        rises = value > prev
-        return Walk(
-            rises | (w.open & (value == prev)),
-            value if rises else w.height,
-            t if rises else w.left,
-            prev if rises else w.before,
-            w.total + w.height if closes else w.total,
-            int32(w.count + 1) if closes else w.count,
-        )
+def _place():
+    """``place(stretches)``: this thread's line ``(o, i)``, stretch ``c``
+    and where its line starts in the flat input; ``o == outer`` for a
+    thread past the end."""
 
     @cuda.jit(device=True)
     def place(stretches):
-        """This thread's line ``(o, i)``, stretch ``c`` and where its line
-        starts in the flat input; ``o == outer`` for a thread past the end."""
         g = uint64(cuda.grid(1))
         inner = uint64(stretches.inner)
         i = g % inner
@@ -138,50 +77,7 @@ def _bodies():
         start = (o * uint64(stretches.n)) * inner + i
         return int(o), int(i), int(c), start
 
-    return next_curvature, next_sample, step, place
-
-
-def _walker(advance):
-    """``walk(x, at, stride, carry, prev, first, hi, end, rtol, big,
-    filters, mask, mask_at)``: the walk of one stretch over a signal read by
-    ``advance``. ``x[at]`` is the sample the next value needs, ``carry`` the
-    samples before it, ``prev`` the value before the stretch's first
-    (``first``); left edges ``first <= t < hi`` are this walk's, and a
-    candidate still open at ``hi`` is followed to ``end`` at most. Peaks are
-    marked in ``mask`` (unless it is None) at ``mask_at`` plus their place
-    in the stretch times ``stride``. Returns the final :class:`Walk` and
-    whether every ``s`` was below ``big``."""
-    _, _, step, _ = _bodies()
-
-    @cuda.jit(device=True)
-    def walk(x, at, stride, carry, prev, first, hi, end, rtol, big, filters, mask, mask_at):
-        zero = rtol - rtol  # the working dtype's 0 (rtol is finite)
-        w = Walk(False, zero, uint32(0), zero, zero, int32(0))
-        finite = True
-        # Positions in the stretch in 32 bits (the launch keeps a line's
-        # offsets ``stride * (length + 4)`` below 2**32).
-        steps = uint32(hi - first)
-        t = uint32(0)
-        while t < steps:  # the stretch: every step the same few instructions
-            value, carry, ok = advance(x, at, carry, rtol, big)
-            finite &= ok
-            w = step(w, value, prev, t, filters, mask, mask_at, stride)
-            prev = value
-            at += stride
-            t = uint32(t + 1)
-        more = uint32(end - first)
-        while w.open and t < more:  # a plateau that runs past the stretch
-            value, carry, ok = advance(x, at, carry, rtol, big)
-            finite &= ok
-            w = step(w, value, prev, t, filters, mask, mask_at, stride)
-            if value > prev:  # a new candidate: the next stretch's
-                break
-            prev = value
-            at += stride
-            t = uint32(t + 1)
-        return w, finite
-
-    return walk
+    return place
 
 
 def _stretch_smp():
@@ -191,7 +87,7 @@ def _stretch_smp():
     ``n`` samples at ``x[start + j * stride]``; NaN and 0 where a sample it
     reads is NaN or inf. The last stretch of a line (``hi >= n - 2``) reads
     the line's last sample, so the stretches together read every sample."""
-    walk_curvature = _walker(_bodies()[0])
+    walk_curvature = walker("cuda", signals("cuda").curvature)
     curv = curvature.cuda
     mag = magnitude.cuda
 
@@ -260,9 +156,9 @@ def kernels():
 
     ``curvature_stretches(x, stretches, out)``: ``d`` of each stretch into
     the flat ``out`` (lines of ``n - 2``, same layout)."""
-    next_curvature, next_sample, _, place = _bodies()
+    place = _place()
     stretch_smp = _stretch_smp()
-    walk_samples = _walker(next_sample)
+    walk_samples = walker("cuda", signals("cuda").sample)
     curv = curvature.cuda
 
     @cuda.jit
