@@ -88,9 +88,10 @@ def test_panels_padded_to_whole_vectors(dtype):
     assert np.isnan(s).sum() == 2 and np.isnan(s[1, 0]) and np.isnan(s[2, 1])
 
 
-@pytest.mark.parametrize("layout", ["rows", "short rows", "panels", "maps"])
+@pytest.mark.parametrize("layout", ["rows", "short rows", "panels", "panels, plateaus", "maps"])
 def test_float32_accuracy_bound(layout):
-    """SMP within 1e-5 of math.fsum of the kept peak heights (SPEC 6)."""
+    """SMP within 1e-5 of math.fsum of the kept peak heights (SPEC 6); with
+    plateaus, a whole long column goes through the exact scan."""
 
     rng = np.random.default_rng(11)
     if layout == "maps":  # both axes of 128 x 128 maps, summed in float32 runs of MAP_RUN_LONG candidates
@@ -105,8 +106,11 @@ def test_float32_accuracy_bound(layout):
             exact = math.fsum(heights)
             assert len(heights) > 5000 and abs(float(block_smp) - exact) <= 1e-5 * exact
         return
-    shape, axis = {"rows": ((1, 1 << 20), 1), "short rows": ((1 << 14, 64), 1), "panels": ((1 << 18, 3), 0)}[layout]
+    shape, axis = {"rows": ((1, 1 << 20), 1), "short rows": ((1 << 14, 64), 1), "panels": ((1 << 18, 3), 0),
+                   "panels, plateaus": ((1 << 18, 3), 0)}[layout]
     x = np.maximum(rng.standard_normal(shape), 0).astype(np.float32)
+    if layout == "panels, plateaus":  # few levels: equal neighbours in |d| all along
+        x = rng.integers(0, 4, shape).astype(np.float32)
     # one huge kink first, then many tiny peaks: a float32 running sum would
     # round every tiny height away against the huge one
     x *= np.float32(1e-3)

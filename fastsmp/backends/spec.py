@@ -189,6 +189,11 @@ def peak_sides(l, r, before, value, after):
     return h - np.float64(left), h - np.float64(right)
 
 
+#: the most left edges one walk takes: its heights are summed in the working
+#: dtype, and SPEC 6's accuracy bound holds for runs of up to 1024 samples
+MAX_WALK = 512
+
+
 class Walk(NamedTuple):
     """A walk's state between two values of the signal: whether a peak
     candidate is open (``open``), its value ``height``, its left edge

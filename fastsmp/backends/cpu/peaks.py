@@ -14,7 +14,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from ..spec import curvature, keep_peak, magnitude, signals, walker
+from ..spec import MAX_WALK, curvature, keep_peak, magnitude, signals, walker
 from .memory import U1, U2
 from .sums import SUM_LANES, lanes_like, lanes_total, zero_lanes
 
@@ -36,17 +36,24 @@ _walk_samples = walker("cpu", signals("cpu").sample)
 def scan_curvature(v, lo, hi, m, rtol, filters):
     """The peaks of SPEC section 5 of the floored ``|d|`` of the (strided)
     line ``v`` whose left edges lie in ``lo <= l < hi`` (``1 <= lo``,
-    ``hi <= m - 1``, ``m = len(v) - 2``): ``(sum, count)`` of their heights,
-    the sum in float64; plateaus are followed past ``hi``."""
-    first = np.uint64(lo - 1)
-    v0 = v[first]
-    v1 = v[first + U1]
-    v2 = v[first + U2]
-    prev = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
+    ``hi <= m - 1``, ``m = len(v) - 2``): ``(sum, count)`` of their heights.
+    Walks of at most MAX_WALK left edges, each summed in the working dtype
+    and added in float64 (SPEC 6), as the CUDA walkers' stretches are; a
+    plateau is followed past the end of its walk."""
     big = v.dtype.type(np.inf)
-    w, _ = _walk_curvature(v, first + np.uint64(3), np.uint64(1), (v1, v2), prev, lo, hi, m, rtol, big, filters,
-                           None, 0)
-    return np.float64(w.total), np.int64(w.count)
+    total = 0.0
+    count = 0
+    for start in range(lo, hi, MAX_WALK):
+        first = np.uint64(start - 1)
+        v0 = v[first]
+        v1 = v[first + U1]
+        v2 = v[first + U2]
+        prev = _magnitude(_curvature(v0, v1, v2), v0, v1, v2, rtol)
+        w, _ = _walk_curvature(v, first + np.uint64(3), np.uint64(1), (v1, v2), prev, start,
+                               min(start + MAX_WALK, hi), m, rtol, big, filters, None, 0)
+        total += np.float64(w.total)
+        count += w.count
+    return total, count
 
 
 @numba.njit(cache=True)

@@ -37,11 +37,11 @@ from typing import NamedTuple
 import numpy as np
 from numba import cuda, float64, from_dtype, int64, uint64
 
-from ..spec import curvature, magnitude, signals, walker
+from ..spec import MAX_WALK, curvature, magnitude, signals, walker
 
-#: the longest stretch a thread walks: its heights are summed in the
-#: working dtype (SPEC 6's accuracy bound holds for runs of up to 1024)
-MAX_STRETCH = 512
+#: the longest stretch a thread walks (its heights are summed in the
+#: working dtype: :data:`fastsmp.backends.spec.MAX_WALK`)
+MAX_STRETCH = MAX_WALK
 
 
 class Stretches(NamedTuple):
