@@ -558,9 +558,14 @@ def warmup(dtypes=("float32", "float64"), backends=("cpu",)):
             for x, axis in lines:
                 curvature(x, axis=axis, backend=backend)
             # SciPy's other rules: the peak-table kernels (they read float64
-            # lines: one variant for every dtype) and this dtype's floored magnitude
+            # lines: one variant for every dtype), the kernel that decides
+            # lines without a table (one variant per dtype) and this dtype's
+            # floored magnitude
             x = lines[1][0]
             find_peaks(x, distance=1, prominence=0, width=0, return_properties=True, backend=backend)
-            find_peaks(x, plateau_size=1, backend=backend)
+            find_peaks(x, plateau_size=1, return_properties=True, backend=backend)
+            find_peaks(x, distance=1, prominence=0, width=0, backend=backend)
+            # equal peaks within reach: the lines that go back to the table
+            smp(np.tile(np.array([0, 0, 1], work), (2, 10)), distance=4, backend=backend)
             peak_widths(x, find_peaks(x, backend=backend), backend=backend)
             smp(x, distance=1, backend=backend)

@@ -476,5 +476,5 @@ def test_warmup_compiles_the_peak_table_kernels():
 
     fastsmp.warmup(dtypes=["float64"])
     for name in ("maxima_lines", "marked_lines", "keep_distant_lines_unsorted", "measure_lines",
-                 "count_kept_lines", "compact_lines", "mark_lines", "total_lines", "floored_lines"):
+                 "count_kept_lines", "compact_lines", "mark_lines", "total_lines", "floored_lines", "select_lines"):
         assert getattr(selection, name).signatures, name

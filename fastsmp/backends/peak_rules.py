@@ -120,6 +120,122 @@ def maxima(target):
 
 
 @elementwise
+def maxima_valleys(x, o, i, steps, mids, lefts, rights, heights, valley_min, valley_first, valley_last):
+    """Every local maximum of line ``(o, i)`` as SciPy's ``_local_maxima_1d``
+    finds them (no rule applied): the ``count`` maxima's middles, plateau
+    edges and float64 heights, and the ``count + 1`` valleys around them,
+    valley ``k`` being the samples between maximum ``k - 1`` and maximum
+    ``k`` (the line's ends for the first and last): its lowest sample and
+    that sample's first and last position. Returns ``(count, clean)``,
+    ``clean`` False where the line holds a NaN (whose comparisons this does
+    not follow: the caller must not use the result then). ``steps`` (int8)
+    needs ``n`` slots, ``lefts`` and ``rights`` ``n + 1``, the others
+    ``n // 2 + 2``.
+
+    A line between two neighbouring maxima only falls, then only rises (a
+    rise, equal samples, then a fall would be a maximum): maxima and valley
+    floors alternate, and each is where the line turns, a run of equal
+    samples between a rise and a fall (a maximum) or a fall and a rise (a
+    floor). One branch-free sweep over the steps between samples records
+    every turn; a line that starts rising starts with a floor (its first
+    samples), one that ends falling ends with one. A prominence walk that
+    enters a valley passes its floor before any sample higher than the
+    peak, so :func:`valley_bases` finds SciPy's bases from the floors."""
+    n = x.shape[1]
+    clean = True
+    for j in range(n - 1):  # the steps, apart: this loop vectorises
+        a = np.float64(x[o, j, i])
+        b = np.float64(x[o, j + 1, i])
+        clean = clean & (a == a)
+        steps[j] = np.int8(a < b) - np.int8(b < a)
+    turns = np.uint64(0)
+    last_step = np.int8(0)  # the direction of the last step that was not flat: 1 up, -1 down, 0 none yet
+    last_at = -1  # where it started
+    for j in range(n - 1):
+        step = steps[j]
+        moved = step != 0
+        lefts[turns] = last_at + 1
+        rights[turns] = j
+        turns += np.uint64(moved & (step != last_step))
+        last_at = j if moved else last_at
+        last_step = step if moved else last_step
+    turns = np.int64(turns)
+    last = np.float64(x[o, n - 1, i])
+    clean = clean & (last == last)
+    if last_step < 0:  # a falling end: the last samples are a floor
+        lefts[turns] = last_at + 1
+        rights[turns] = n - 1
+        turns += 1
+    skip = 0
+    if turns > 0 and not (np.float64(x[o, rights[0], i]) < np.float64(x[o, rights[0] + 1, i])):
+        skip = 1  # a falling start: the first turn is no floor
+    if turns - skip <= 0:  # flat, or only falling
+        valley_min[0] = np.float64(x[o, 0, i])
+        valley_first[0] = 0
+        valley_last[0] = 0
+        return 0, clean
+    count = (turns - skip - 1) // 2
+    for k in range(count + 1):
+        e = skip + 2 * k
+        floor_left = lefts[e]
+        floor_right = rights[e]
+        valley_min[k] = np.float64(x[o, floor_left, i])
+        valley_first[k] = floor_left
+        valley_last[k] = floor_right
+        if k < count:
+            left = lefts[e + 1]
+            right = rights[e + 1]
+            mids[k] = (left + right) // 2
+            heights[k] = np.float64(x[o, left, i])
+            lefts[k] = left
+            rights[k] = right
+    return count, clean
+
+
+@elementwise
+def valley_bases(heights, count, valley_min, valley_first, valley_last, left_min, left_base, right_min, right_base,
+                 stack):
+    """SciPy's prominence walks (no ``wlen``, no NaN) for all ``count``
+    maxima of :func:`maxima_valleys` at once: per maximum the lowest sample
+    and its position (the one nearest to the peak among equals) on each side
+    up to the first higher maximum (the line's end where none is higher).
+
+    A walk left from maximum ``k`` crosses the valleys down to the nearest
+    maximum higher than ``heights[k]``; a stack of the maxima not yet
+    passed by a higher one, each with the lowest of the valleys it crossed,
+    finds all of them in one sweep per side (every maximum pushed and popped
+    once). Merging keeps the nearer of equal minima, as the walk does."""
+    top = 0
+    for k in range(count):
+        low = valley_min[k]
+        at = valley_last[k]
+        while top > 0 and heights[stack[top - 1]] <= heights[k]:
+            top -= 1
+            e = stack[top]
+            if left_min[e] < low:
+                low = left_min[e]
+                at = left_base[e]
+        left_min[k] = low
+        left_base[k] = at
+        stack[top] = k
+        top += 1
+    top = 0
+    for k in range(count - 1, -1, -1):
+        low = valley_min[k + 1]
+        at = valley_first[k + 1]
+        while top > 0 and heights[stack[top - 1]] <= heights[k]:
+            top -= 1
+            e = stack[top]
+            if right_min[e] < low:
+                low = right_min[e]
+                at = right_base[e]
+        right_min[k] = low
+        right_base[k] = at
+        stack[top] = k
+        top += 1
+
+
+@elementwise
 def keep_distant(peaks, heights_order, keep, start, stop, distance):
     """SciPy's ``_select_by_peak_distance`` on entries ``start..stop - 1``:
     from the highest peak down (``heights_order`` is the argsort of their
@@ -192,6 +308,108 @@ def keep_distant_by_height(peaks, heights, keep, start, stop, distance, state, s
         if state[j - start] == 2:
             keep[j] = 0
     return True
+
+
+@functools.lru_cache(maxsize=None)
+def keep_distant_nearby(target):
+    """``keep_distant_nearby(peaks, heights, keep, count, distance, reach,
+    state, undecided) -> bool``: :func:`keep_distant_by_height` on entries ``0..count - 1`` that are
+    a line's maxima, at most ``reach`` of which lie within ``distance`` of
+    each other on a side (maxima are at least 2 apart: ``reach`` is
+    ``(distance - 1) // 2``); False, deciding nothing, where two within
+    reach have equal heights. ``state`` and ``undecided`` have ``count``
+    slots.
+
+    A peak is kept exactly when no higher peak within reach is kept. A
+    sweep decides every peak with no higher one in reach (kept), then
+    sweeps over the undecided ones decide each whose higher neighbours are
+    decided, the highest undecided at least, each sweep; the neighbours are
+    read in a fixed number of steps, without branches. After a few sweeps
+    :func:`keep_distant_by_height` settles what is left."""
+    by_height = keep_distant_by_height.on(target)
+
+    def body(peaks, heights, keep, count, distance, reach, state, undecided):
+        left_open = 0
+        tie = False
+        for j in range(count):
+            pj = peaks[j]
+            hj = heights[j]
+            higher = False
+            for r in range(1, reach + 1):
+                kl = max(j - r, 0)
+                kr = min(j + r, count - 1)
+                inl = (j - r >= 0) & (pj - peaks[kl] < distance)
+                inr = (j + r < count) & (peaks[kr] - pj < distance)
+                higher = higher | (inl & (heights[kl] > hj)) | (inr & (heights[kr] > hj))
+                tie = tie | (inl & (heights[kl] == hj)) | (inr & (heights[kr] == hj))
+            state[j] = np.uint8(0) if higher else np.uint8(1)
+            undecided[left_open] = j
+            left_open += np.int64(higher)
+        if tie:
+            return False
+        sweeps = 0
+        while left_open > 0 and sweeps < 6:
+            still = 0
+            for t in range(left_open):
+                j = undecided[t]
+                pj = peaks[j]
+                hj = heights[j]
+                kept_higher = False
+                pending = False
+                for r in range(1, reach + 1):
+                    kl = max(j - r, 0)
+                    kr = min(j + r, count - 1)
+                    inl = (j - r >= 0) & (pj - peaks[kl] < distance) & (heights[kl] > hj)
+                    inr = (j + r < count) & (peaks[kr] - pj < distance) & (heights[kr] > hj)
+                    kept_higher = kept_higher | (inl & (state[kl] == 1)) | (inr & (state[kr] == 1))
+                    pending = pending | (inl & (state[kl] == 0)) | (inr & (state[kr] == 0))
+                state[j] = np.uint8(2) if kept_higher else (np.uint8(0) if pending else np.uint8(1))
+                undecided[still] = j
+                still += np.int64(pending and not kept_higher)
+            left_open = still
+            sweeps += 1
+        if left_open > 0:
+            return by_height(peaks, heights, keep, 0, count, distance, state, undecided)
+        for j in range(count):
+            keep[j] = np.uint8(state[j] != 2)
+        return True
+
+    return _jit(target, body)
+
+
+@functools.lru_cache(maxsize=None)
+def valley_prominence(target):
+    """``valley_prominence(k, heights, count, valley_min, valley_first,
+    valley_last, enough) -> (prominence, left_base, right_base)``: SciPy's prominence walk for maximum ``k`` of :func:`maxima_valleys`
+    (no ``wlen``, no NaN), crossing a valley per step: ``(prominence,
+    left_base, right_base)``. Each side stops at the first higher maximum
+    or, with ``enough`` (not NaN), once ``heights[k]`` minus the lowest
+    floor so far reaches it (then the prominence is only a lower bound,
+    enough to decide a ``prominence`` rule with a minimum only, as in
+    :func:`prominence`)."""
+    top_minus_base_ = top_minus_base.on(target)
+
+    def walk(k, heights, count, valley_min, valley_first, valley_last, enough):
+        top = heights[k]
+        left_min = valley_min[k]
+        left_base = valley_last[k]
+        e = k - 1
+        while e >= 0 and heights[e] <= top and not (top - left_min >= enough):
+            if valley_min[e] < left_min:
+                left_min = valley_min[e]
+                left_base = valley_last[e]
+            e -= 1
+        right_min = valley_min[k + 1]
+        right_base = valley_first[k + 1]
+        e = k + 1
+        while e < count and heights[e] <= top and not (top - right_min >= enough):
+            if valley_min[e + 1] < right_min:
+                right_min = valley_min[e + 1]
+                right_base = valley_first[e + 1]
+            e += 1
+        return top_minus_base_(top, left_min, right_min), left_base, right_base
+
+    return _jit(target, walk)
 
 
 @elementwise

@@ -24,6 +24,11 @@ the bodies of :mod:`fastsmp.backends.peak_rules`, ``lines64`` and ``marks``
 ``unlines`` (a mask back in the input's layout), and ``empty``, ``full``,
 ``to_host``, ``to_device`` for its arrays. Host steps touch only per-line
 counts and, for ``distance``, the peaks' heights.
+
+A target may also decide whole lines without a table where no property is
+asked (``k.select_direct``, the cpu's: every rule per line in one pass,
+the table only for the lines it leaves undecided); :func:`find` and
+:func:`smp_selected` use it where it exists.
 """
 
 from __future__ import annotations
@@ -203,7 +208,13 @@ def find(k, a, selection, filters, names, peak_mask=None):
     rule on every line of ``a`` (``peak_mask``: see :func:`select`) (``selection`` a
     :class:`fastsmp._args.Selection`, ``filters`` the ``height`` and
     ``threshold`` bounds): the mask and the kept entries of the properties
-    ``names``, flat in line order."""
+    ``names``, flat in line order.
+
+    Where no property is asked and the target decides lines without a
+    table (``k.select_direct``), that is used."""
+    if not names and hasattr(k, "select_direct"):
+        mask, _, _ = k.select_direct(a, rules(selection), filters_always(filters), True, False)
+        return mask, {}
     lines = k.lines64(a)
     wanted = rules(selection)._replace(exact_prominence=float("prominences" in names))
     table = select(k, lines, wanted, filters_always(filters), _groups(names), peak_mask)
@@ -227,6 +238,10 @@ def smp_selected(k, v, rtol, filters, selection, peak_mask=None):
     a = k.empty((outer, max(n - 2, 0), inner), v.dtype)
     finite = k.empty(lines, np.bool_)
     k.floored_lines(v, rtol, a, finite)
+    if hasattr(k, "select_direct"):
+        _, sums, counts = k.select_direct(a, rules(selection), filters_always(filters), False, True)
+        k.void_lines(finite, sums, counts)
+        return sums, counts
     table = select(k, k.lines64(a), rules(selection)._replace(exact_prominence=0.0), filters_always(filters), set(),
                    peak_mask)
     sums, counts = totals(k, table)

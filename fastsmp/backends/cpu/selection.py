@@ -8,8 +8,12 @@ does not depend on how the lines are shared out among threads.
 
 from __future__ import annotations
 
+import sys
+
 import numba
 import numpy as np
+
+from typing import NamedTuple
 
 from .. import peak_table
 from ..peak_rules import (
@@ -20,11 +24,20 @@ from ..peak_rules import (
     floored,
     keep_distant,
     keep_distant_by_height,
+    keep_distant_nearby,
     line_total,
+    keep_peak,
     mark,
     marked,
     maxima,
+    maxima_valleys,
     measure,
+    prominence,
+    top_minus_base,
+    valley_bases,
+    valley_prominence,
+    width,
+    within,
 )
 from .memory import read_only
 
@@ -39,6 +52,15 @@ _marked = marked.cpu
 _line_total = line_total.cpu
 _block_summaries = block_summaries.cpu
 _keep_distant_by_height = keep_distant_by_height.cpu
+_maxima_valleys = maxima_valleys.cpu
+_valley_bases = valley_bases.cpu
+_valley_prominence = valley_prominence("cpu")
+_keep_distant_nearby = keep_distant_nearby("cpu")
+_prominence = prominence("cpu")
+_top_minus_base = top_minus_base.cpu
+_width = width.cpu
+_within = within.cpu
+_keep_peak = keep_peak.cpu
 
 _jit = numba.njit(parallel=True, cache=True, nogil=True)
 # The loops over the table do a few operations per peak: one thread keeps
@@ -213,3 +235,225 @@ def to_host(arr):
 
 def to_device(host):
     return host
+
+
+class LineScratch(NamedTuple):
+    """One task's working arrays for :func:`select_line`, one slot per
+    possible maximum of a line (``n // 2 + 2``) unless said, reused line after line."""
+
+    steps: np.ndarray  #: int8, ``n`` slots
+    mids: np.ndarray  #: int64, every maximum's middle
+    lefts: np.ndarray  #: int64, plateau edges (``n + 1`` slots)
+    rights: np.ndarray
+    heights: np.ndarray  #: float64
+    valley_min: np.ndarray  #: float64, the valleys of ``maxima_valleys``
+    valley_first: np.ndarray  #: int64
+    valley_last: np.ndarray  #: int64
+    left_min: np.ndarray  #: float64, the bases of ``valley_bases``
+    left_base: np.ndarray  #: int64
+    right_min: np.ndarray  #: float64
+    right_base: np.ndarray  #: int64
+    stack: np.ndarray  #: int64
+    chosen: np.ndarray  #: int64, the maximum behind each candidate
+    peaks: np.ndarray  #: int64, the candidates' positions
+    peak_heights: np.ndarray  #: float64
+    keep: np.ndarray  #: uint8
+    state: np.ndarray  #: uint8, for ``keep_distant_by_height``
+
+
+@_serial
+def line_scratch(n):
+    """A :class:`LineScratch` for lines of ``n`` samples."""
+    m = n // 2 + 2
+    return LineScratch(np.empty(n, np.int8), np.empty(m, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(m),
+                       np.empty(m), np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m),
+                       np.empty(m, np.int64), np.empty(m), np.empty(m, np.int64), np.empty(m, np.int64),
+                       np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m), np.empty(m, np.uint8),
+                       np.empty(m, np.uint8))
+
+
+#: the widest ``distance`` reach (peaks per side) that :func:`select_line`
+#: decides with ``keep_distant_nearby``
+NEARBY = 4
+
+
+@_serial
+def select_line(x, o, rules, filters, s):
+    """Every rule of SciPy's ``find_peaks`` on line ``(o, 0)`` of ``x``
+    (float64 rows, at least 3 samples), all in ``s``
+    (:class:`LineScratch`): returns the number of candidates (maxima that
+    pass ``plateau_size``, ``height``, ``threshold``), their positions and
+    heights in ``s.peaks``, ``s.peak_heights``, and which of them the other
+    rules keep in ``s.keep``; -1, deciding nothing, for a line with a NaN
+    (whose comparisons :func:`~fastsmp.backends.peak_rules.maxima_valleys`
+    does not follow) or where equal heights within ``distance`` leave the
+    order to ``numpy.argsort``: the caller decides those lines with the
+    table of peaks.
+
+    The maxima and the valley floors between them come from one sweep over
+    the steps between samples; the prominences from the floors
+    (:func:`~fastsmp.backends.peak_rules.valley_bases` where the exact
+    values are needed, for the widths; else a walk from floor to floor that
+    stops once a minimum prominence is met), without walking the samples;
+    with a ``wlen`` the walks go sample by sample as SciPy's do."""
+    (steps, mids, lefts, rights, heights, valley_min, valley_first, valley_last, left_min, left_base, right_min, right_base, stack, chosen, peaks, peak_heights, keep, state) = s  # locals: no reference counting per access
+    count, clean = _maxima_valleys(x, o, 0, steps, mids, lefts, rights, heights, valley_min, valley_first,
+                                   valley_last)
+    if not clean:
+        return -1
+    c = 0
+    for k in range(count):
+        mid = mids[k]
+        top = heights[k]
+        size = np.float64(rights[k] - lefts[k] + 1)
+        left = top - x[o, mid - 1, 0]
+        right = top - x[o, mid + 1, 0]
+        if _within(rules.plateau_min, rules.plateau_max, size) and _keep_peak(top, left, right, filters):
+            chosen[c] = k
+            peaks[c] = mid
+            peak_heights[c] = top
+            keep[c] = 1
+            c += 1
+    if rules.distance == rules.distance and c > 1:
+        reach = (rules.distance - 1) // 2
+        if reach <= NEARBY:
+            decided = _keep_distant_nearby(peaks, peak_heights, keep, c, rules.distance, np.int64(reach), state,
+                                           stack)
+        else:
+            state[:c] = 0
+            decided = _keep_distant_by_height(peaks, peak_heights, keep, 0, c, rules.distance, state, stack)
+        if not decided:
+            return -1
+    if rules.need_prominence == 0 and rules.need_width == 0:
+        return c
+    # a minimum only, and no widths: a walk may stop once the minimum is met
+    enough = rules.prominence_min if rules.need_width == 0 and rules.prominence_max != rules.prominence_max else np.nan
+    by_valleys = rules.wlen < 2
+    all_bases = by_valleys and enough != enough
+    if all_bases:
+        _valley_bases(heights, count, valley_min, valley_first, valley_last, left_min, left_base, right_min,
+                      right_base, stack)
+    none = np.empty(0)
+    none_at = np.empty(0, np.int64)
+    for t in range(c):
+        if keep[t] == 0:
+            continue
+        k = chosen[t]
+        if all_bases:
+            p = _top_minus_base(heights[k], left_min[k], right_min[k])
+            lb = left_base[k]
+            rb = right_base[k]
+        elif by_valleys:
+            p, lb, rb = _valley_prominence(k, heights, count, valley_min, valley_first, valley_last, enough)
+        else:
+            p, lb, rb = _prominence(x, o, 0, peaks[t], rules.wlen, none, none, none_at, none, none_at, np.nan)
+        if not _within(rules.prominence_min, rules.prominence_max, p):
+            keep[t] = 0
+            continue
+        if rules.need_width != 0:
+            w, h, li, ri = _width(x, o, 0, peaks[t], p, lb, rb, rules.rel_height)
+            if not _within(rules.width_min, rules.width_max, w):
+                keep[t] = 0
+    return c
+
+
+@_jit
+def select_lines(x, outer, n, inner, rules, filters, lanes, mask, sums, counts, deferred):
+    """Every rule of SciPy's ``find_peaks`` on every line of ``x`` (the
+    flat C-order samples of an ``(outer, n, inner)`` array, ``n >= 3``), each
+    line read once into a float64 row and decided there by
+    :func:`select_line`, with no table of peaks in between: the mask of the
+    kept peaks into ``mask`` (flat like ``x``; size 0: not drawn), their
+    float64 sum in order and count into ``sums`` and ``counts`` (size 0:
+    not added). Lines that :func:`select_line` leaves undecided (a NaN,
+    ``distance`` ties) are flagged in ``deferred`` and left empty.
+
+    A task takes ``lanes`` neighbouring lines; lines along a middle axis
+    (``inner > 1``) are read ``lanes`` columns at a time into rows (a
+    transpose through the cache, instead of a copy of the array) and their
+    marks written back the same way."""
+    column = inner > 1
+    groups = -(-inner // lanes) if column else -(-outer // lanes)
+    tasks = outer * groups if column else groups
+    for task in numba.prange(tasks):
+        if column:
+            o = task // groups
+            i0 = (task % groups) * lanes
+            width = min(lanes, inner - i0)
+        else:
+            o = task * lanes
+            i0 = 0
+            width = min(lanes, outer - o)
+        rows = np.empty((width if column else 1, n, 1))
+        s = line_scratch(n)
+        marks = np.zeros((width if column and mask.size > 0 else 0, n), np.bool_)
+        if column:
+            base = o * n * inner + i0
+            for j in range(n):
+                for lane in range(width):
+                    rows[lane, j, 0] = x[base + j * inner + lane]
+        for lane in range(width):
+            line = o * inner + i0 + lane if column else o + lane
+            row = lane if column else 0
+            if not column:
+                base = line * n
+                for j in range(n):
+                    rows[0, j, 0] = x[base + j]
+                if mask.size > 0:
+                    for j in range(n):
+                        mask[base + j] = False
+            c = select_line(rows, row, rules, filters, s)
+            if c < 0:
+                deferred[line] = True
+                continue
+            if mask.size > 0:
+                for t in range(c):
+                    if s.keep[t] != 0:
+                        if column:
+                            marks[lane, s.peaks[t]] = True
+                        else:
+                            mask[line * n + s.peaks[t]] = True
+            if sums.size > 0:
+                sums[line], counts[line] = _line_total(s.keep, 0, c, s.peak_heights)
+        if column and mask.size > 0:
+            base = o * n * inner + i0
+            for j in range(n):
+                for lane in range(width):
+                    mask[base + j * inner + lane] = marks[lane, j]
+
+
+#: lines of a middle axis read per task by :func:`select_lines` (16 float32 = one cache line)
+LANES = 16
+
+
+def select_direct(x, rules, filters, want_mask, want_totals):
+    """SciPy's ``find_peaks`` with every rule on every line of ``x``
+    (``(outer, n, inner)``, the working dtype), without a table of peaks
+    (:func:`select_lines`): ``(mask shaped like x or None, sums or None,
+    counts or None)``. The lines it leaves undecided (a NaN, ``distance``
+    ties that only ``numpy.argsort`` settles) go through
+    :func:`fastsmp.backends.peak_table.select` instead."""
+    outer, n, inner = x.shape
+    lines = outer * inner
+    mask = np.zeros(x.shape if want_mask else 0, np.bool_)
+    sums = np.zeros(lines if want_totals else 0)
+    counts = np.zeros(lines if want_totals else 0, np.int64)
+    if n < 3 or lines == 0:
+        return (mask if want_mask else None), (sums if want_totals else None), (counts if want_totals else None)
+    flat = read_only(np.ascontiguousarray(x).reshape(-1))
+    out = np.empty(x.size if want_mask else 0, np.bool_)
+    deferred = np.zeros(lines, np.bool_)
+    lanes = LANES if inner > 1 else max(1, min(64, outer // (8 * numba.get_num_threads())))
+    select_lines(flat, outer, n, inner, rules, filters, lanes, out, sums, counts, deferred)
+    mask = out.reshape(x.shape) if want_mask else None
+    if deferred.any():
+        at = np.flatnonzero(deferred)
+        o, i = np.divmod(at, inner)
+        rows = read_only(np.ascontiguousarray(x[o, :, i], dtype=np.float64).reshape(at.size, n, 1))
+        k = sys.modules[__name__]
+        table = peak_table.select(k, rows, rules, filters, set())
+        if want_mask:
+            mask[o, :, i] = peak_table.mark(k, table, rows.shape)[:, :, 0]
+        if want_totals:
+            sums[at], counts[at] = peak_table.totals(k, table)
+    return mask, (sums if want_totals else None), (counts if want_totals else None)
