@@ -380,7 +380,8 @@ def keep_distant_nearby(target):
 @functools.lru_cache(maxsize=None)
 def valley_prominence(target):
     """``valley_prominence(k, heights, count, valley_min, valley_first,
-    valley_last, enough) -> (prominence, left_base, right_base)``: SciPy's prominence walk for maximum ``k`` of :func:`maxima_valleys`
+    valley_last, enough) -> (prominence, left_base, right_base)``: SciPy's
+    prominence walk for maximum ``k`` of :func:`maxima_valleys`
     (no ``wlen``, no NaN), crossing a valley per step: ``(prominence,
     left_base, right_base)``. Each side stops at the first higher maximum
     or, with ``enough`` (not NaN), once ``heights[k]`` minus the lowest

@@ -9,11 +9,10 @@ does not depend on how the lines are shared out among threads.
 from __future__ import annotations
 
 import sys
+from typing import NamedTuple
 
 import numba
 import numpy as np
-
-from typing import NamedTuple
 
 from .. import peak_table
 from ..peak_rules import (
@@ -265,11 +264,11 @@ class LineScratch(NamedTuple):
 def line_scratch(n):
     """A :class:`LineScratch` for lines of ``n`` samples."""
     m = n // 2 + 2
-    return LineScratch(np.empty(n, np.int8), np.empty(m, np.int64), np.empty(n + 1, np.int64), np.empty(n + 1, np.int64), np.empty(m),
-                       np.empty(m), np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m),
-                       np.empty(m, np.int64), np.empty(m), np.empty(m, np.int64), np.empty(m, np.int64),
-                       np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m), np.empty(m, np.uint8),
-                       np.empty(m, np.uint8))
+    return LineScratch(np.empty(n, np.int8), np.empty(m, np.int64), np.empty(n + 1, np.int64),
+                       np.empty(n + 1, np.int64), np.empty(m), np.empty(m), np.empty(m, np.int64),
+                       np.empty(m, np.int64), np.empty(m), np.empty(m, np.int64), np.empty(m),
+                       np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64), np.empty(m, np.int64),
+                       np.empty(m), np.empty(m, np.uint8), np.empty(m, np.uint8))
 
 
 #: the widest ``distance`` reach (peaks per side) that :func:`select_line`
@@ -296,7 +295,9 @@ def select_line(x, o, rules, filters, s):
     values are needed, for the widths; else a walk from floor to floor that
     stops once a minimum prominence is met), without walking the samples;
     with a ``wlen`` the walks go sample by sample as SciPy's do."""
-    (steps, mids, lefts, rights, heights, valley_min, valley_first, valley_last, left_min, left_base, right_min, right_base, stack, chosen, peaks, peak_heights, keep, state) = s  # locals: no reference counting per access
+    # the fields as locals: no reference counting per access
+    (steps, mids, lefts, rights, heights, valley_min, valley_first, valley_last, left_min, left_base, right_min,
+     right_base, stack, chosen, peaks, peak_heights, keep, state) = s
     count, clean = _maxima_valleys(x, o, 0, steps, mids, lefts, rights, heights, valley_min, valley_first,
                                    valley_last)
     if not clean:

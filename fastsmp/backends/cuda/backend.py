@@ -198,7 +198,8 @@ def sum_blocks(line_sums, line_counts, order, block_sums, block_counts):
     blocks = order.shape[0]
     if blocks:
         kernels = _kernels(config.threads)
-        on_stream(kernels["sum_blocks"], *_flat_grid(blocks))(line_sums, line_counts, _device_order(order), block_sums, block_counts)
+        on_stream(kernels["sum_blocks"], *_flat_grid(blocks))(line_sums, line_counts, _device_order(order), block_sums,
+                                                              block_counts)
 
 
 def cast(dev, dtype):

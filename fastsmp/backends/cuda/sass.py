@@ -74,7 +74,8 @@ def find_tool(name):
     for folder in [site / d for d in _TOOL_DIRS] + [Path(t, "bin") for t in _TOOLKITS]:
         if (folder / name).is_file():
             return str(folder / name)
-    raise ToolMissing(f"{name} not found (pip install nvidia-cuda-nvcc nvidia-cuda-nvdisasm, or put a CUDA toolkit on PATH)")
+    raise ToolMissing(f"{name} not found (pip install nvidia-cuda-nvcc nvidia-cuda-nvdisasm, "
+                      "or put a CUDA toolkit on PATH)")
 
 
 def steady_loop(sass):
