@@ -22,8 +22,9 @@ previous load brought in.
 Arithmetic is in the working dtype (no float64 in the per-sample loop of a
 float32 line); a stretch's heights are summed in it (at most
 :data:`MAX_STRETCH` samples, SPEC 6's bound, as the CPU's runs), and the
-stretches of a line are added in float64, in order, by
-``kernels()["combine_partials"]``.
+stretches of a line are added in float64, in order, by the last of them to
+finish (or, for lines of many stretches, by a second launch:
+``kernels(threads)["combine_long_partials"]``).
 
 ``cuda`` is a module global on purpose: the simulator swaps it for its own
 ``cuda`` module in the globals of the kernels it runs.
@@ -148,7 +149,7 @@ def kernels():
     that holds a NaN or an inf sample; ``big`` is the working dtype's inf).
     Each stretch's sum goes to the scratch; the last stretch of a line to
     finish adds the line's stretches in order (``stretches.fused``), or a
-    second launch does (``kernels(threads)["combine_partials"]``, for lines
+    second launch does (``kernels(threads)["combine_long_partials"]``, for lines
     of many stretches). A line of one stretch writes its result directly.
 
     ``find_peaks(x, stretches, zero, filters, mask)``: ``True`` in the flat
