@@ -228,12 +228,44 @@ def additive_spline(x):
 def test_alignment_tells_axis_aligned_kinks_from_slanted_ones():
     X = np.random.default_rng(1).standard_normal((12, 5))
     additive = forensics.probe(additive_spline, X, queries=4096)
-    assert additive.aligned_tests >= 1 and additive.axis_aligned == 1.0
+    # random-direction lines shifted along the input x_j of a kink's plane move it: 1 in 5 here
+    assert additive.aligned_tests >= 10 and additive.axis_aligned >= 0.7
     assert additive.kind == "axis-aligned kinks" and additive.verdict == "nonsmooth"
+    assert additive.slanted < -0.3 and additive.continuous > 0.5 and additive.network < -0.3
     for f in (relu_net, linear_spline):  # kinks on slanted hyperplanes
         ev = forensics.probe(f, X, queries=4096)
-        assert ev.aligned_tests >= 1 and ev.axis_aligned == 0.0, f.__name__
+        assert ev.aligned_tests >= 10 and ev.axis_aligned == 0.0, f.__name__
         assert ev.kind == "kinks"
+        assert ev.network > 0.8 and ev.network == min(ev.continuous, ev.slanted)
+
+
+def axis_steps(x):
+    """Piecewise constant, jumps on the planes x_0 = 0.1 and x_1 = -0.4 (like a tree); levels off any
+    uniform grid (integer levels would pass for quantised outputs, whose floor hides the jumps)."""
+    return np.where(x[:, 0] > 0.1, 0.7313, 0.0) + np.where(x[:, 1] > -0.4, 1.9121, -0.55)
+
+
+def slanted_steps(x):
+    """Piecewise constant, jumps on slanted planes (like nearest neighbours)."""
+    return np.where(x[:, 0] + x[:, 1] - x[:, 2] > 0.1, 0.7313, 0.0) + np.where(x[:, 3] - 0.5 * x[:, 4] > -0.2, 1.9121, -0.55)
+
+
+@pytest.mark.parametrize("f", [axis_steps, slanted_steps], ids=lambda f: f.__name__)
+def test_jumps_are_not_a_network(f):
+    ev = forensics.probe(f, X5, queries=4096)
+    assert ev.kind.endswith("jumps") and ev.exponent < 0.5  # the tent keeps its mass
+    assert ev.continuous < -0.5 and ev.network < -0.5
+    assert (ev.axis_aligned >= 0.5) == (f is axis_steps), ev.axis_aligned
+
+
+def test_network_evidence_needs_continuous_and_slanted_kinks():
+    from fastsmp.forensics.network import network_evidence
+
+    assert network_evidence([1.0] * 4, 0.0, 4) == (0.8, 0.8, 0.8)  # continuous kinks that moved
+    assert network_evidence([1.0] * 4, 1.0, 4).score == -0.8  # kinks that stayed put: a spline
+    assert network_evidence([0.0] * 4, 0.0, 4).score == -0.8  # jumps that moved: nearest neighbours
+    assert network_evidence([1.0, 2.0, 0.2, 0.4], 0.25, 3) == (0.0, 0.0, 0.375)  # half jumps
+    assert network_evidence([], float("nan"), 0).score == 0.0 and network_evidence([1.0], float("nan"), 0).score == 0.0
 
 
 def test_zoom_chains_record_each_level():

@@ -15,7 +15,11 @@ and weigh the evidence for kinks.
 4. Over all coarse lines together, the growth of the mean squared second
    difference with the subsampling (:mod:`.scaling`): ``m**3`` for kinks,
    ``m**4`` for smooth functions, even where single kinks drown in noise.
-5. The score (:mod:`.calibration`) adds the chains' mean evidence (the
+5. The alignment test: coarse lines with clear tents are shifted, and the
+   tents checked for staying put (planes ``x_j = const``) or moving
+   (slanted hyperplanes); with the chains' jumps, the confounder test of
+   :mod:`.network` (after the score, which it does not change).
+6. The score (:mod:`.calibration`) adds the chains' mean evidence (the
    exponent and concentration at the finest level that counts) and the
    pooled exponent's, weighted by the share of chains that found nothing;
    the verdict compares it with thresholds calibrated on
@@ -30,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import calibration, features, lines, noise, scaling
+from . import calibration, features, lines, network, noise, scaling
 from .oracle import Oracle
 
 __all__ = ["probe", "Evidence", "Candidate", "plan"]
@@ -52,6 +56,8 @@ ALIGN_SHARE = 0.1
 SELECT_ALIGN = (INFORMATIVE, 0.3)
 #: a kink on the offset line within this many samples of the original one stays put
 ALIGN_TOLERANCE = 0.02
+#: the most tents the alignment test tests on one pair of lines
+ALIGN_TENTS = 4
 
 
 @dataclass(frozen=True)
@@ -145,6 +151,14 @@ class Evidence:
         if none was tested). About 1 for additive models, splines, trees and
         Laplacian kernels (nonsmooth on planes ``x_j = const``); near 0 for
         ReLU networks, whose kinks lie on slanted (bent) hyperplanes.
+    network, continuous, slanted : float
+        The confounder test (:mod:`.network`): ``continuous`` is positive
+        when the zoom chains found kinks rather than jumps, ``slanted`` when
+        the tested kinks moved rather than stayed put; ``network``, the
+        smaller of the two, is positive for ReLU-network-like
+        nonsmoothness, negative for splines, Laplacian kernels, trees and
+        nearest neighbours, 0 where nothing was seen. It does not change the
+        score or the verdict.
     candidates : list of Candidate
     """
 
@@ -159,6 +173,9 @@ class Evidence:
     scaling_confidence: float = 0.0
     axis_aligned: float = float("nan")
     aligned_tests: int = 0
+    network: float = 0.0
+    continuous: float = 0.0
+    slanted: float = 0.0
     candidates: list = field(default_factory=list)
     _coarse: dict = field(default_factory=dict, repr=False)
 
@@ -292,9 +309,10 @@ def probe(f, X, queries=4096, seed=0, batch_size=1024):
     informative = [c for c in candidates if c.levels > 0]
     exponent = float(np.median([c.exponent for c in informative])) if informative else float("nan")
     kind = "none" if not informative or exponent >= 1.5 else "jumps" if exponent < 0.5 else "kinks"
-    aligned, tested = _alignment(oracle, coarse, V, scales, k, bits, grids, sigma, X2, rng)
+    aligned, tested, _ = _alignment(oracle, coarse, V, scales, k, bits, grids, sigma, X2, rng)
     if tested and aligned >= 0.5:
         kind = "axis-aligned " + ("kinks" if kind == "none" else kind)
+    net = network.network_evidence([c.exponent for c in informative], aligned, tested)
     return Evidence(
         score=score,
         verdict=calibration.verdict(score, direct=bool(candidates) and np.mean([c.evidence for c in candidates]) > 0),
@@ -307,6 +325,9 @@ def probe(f, X, queries=4096, seed=0, batch_size=1024):
         kind=kind,
         axis_aligned=aligned,
         aligned_tests=tested,
+        network=net.score,
+        continuous=net.continuous,
+        slanted=net.slanted,
         candidates=candidates,
         _coarse=dict(V=V, floored=feats.floored, peaks=feats.peaks, floor=fl.value, t=coarse.t),
     )
@@ -417,42 +438,75 @@ def _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p):
     return out
 
 
-def _alignment(oracle, coarse, V, scales, k, bits, grids, sigma, X, rng):
-    """The alignment test: ``(share aligned, tests)``.
+class Alignment(NamedTuple):
+    """What the alignment test found: ``share`` of the ``tests`` tents that
+    stayed put (NaN if none was tested), over ``lines`` pairs of lines."""
 
-    Take the coarse lines along one input axis ``e_j`` whose largest tent
-    stands clear (:data:`SELECT_ALIGN`), and
-    sample each again, with the remaining budget, offset by a random move
-    of the other inputs (half the line's length, in units of their spread).
-    A kink or jump on a plane ``x_j = c`` (additive splines, trees,
-    Laplacian kernels) stays at the same place along the offset line; one
-    on a slanted hyperplane ``w . x = b`` (ReLU units) moves by
-    ``w_perp . offset / w_j``. A test counts if the offset line has any tent
-    above its floor; it is aligned if one lies within
-    :data:`ALIGN_TOLERANCE` samples of the original, plus the position's
-    error from the floor (``floor / tent`` on each line); the split of a
-    tent locates an isolated kink exactly, so on clean outputs an
+    share: float
+    tests: int
+    lines: int
+
+
+def _tents(v, floor, most):
+    """Up to ``most`` two-sample tents of the line ``v`` (largest first, at
+    least 3 samples apart) whose mass stands :data:`SELECT_ALIGN` floors
+    high: their positions, in samples of ``v``."""
+    import fastsmp
+
+    d = np.abs(fastsmp.curvature(v[None, :]))[0]
+    pairs = d[:-1] + d[1:]
+    out = []
+    for j in np.argsort(-pairs, kind="stable"):
+        if pairs[j] < SELECT_ALIGN[0] * floor or len(out) >= most:
+            break
+        if all(abs(j - o) >= 3 for o in out):
+            out.append(j)
+    return [j + 1.0 + d[j + 1] / max(pairs[j], 1e-300) for j in out]
+
+
+def _alignment(oracle, coarse, V, scales, k, bits, grids, sigma, X, rng):
+    """The alignment test (:class:`Alignment`).
+
+    Take the coarse lines whose largest tent stands clear
+    (:data:`SELECT_ALIGN`), along single input axes first, and sample each
+    again, with the budget the chains left, offset from it: a line along
+    ``e_j`` by a random move of the other inputs (half the line's length, in
+    units of their spread, per input), a line in a random direction by a
+    move of one random input ``x_k`` alone (half the line's length, in
+    units of the spreads). A kink or jump on a plane ``x_j = c`` (additive
+    splines, trees, Laplacian kernels) crosses the line at the same ``t``
+    whenever the offset leaves ``x_j`` alone (always on axis lines, unless
+    ``k = j`` on random ones); one on a slanted hyperplane ``w . x = b``
+    (ReLU units) moves by ``w . offset / w . direction``. Up to
+    :data:`ALIGN_TENTS` tents per line are tested; a test counts if the
+    offset line has any tent above its floor; it is aligned if one lies
+    within :data:`ALIGN_TOLERANCE` samples of the original, plus the
+    position's error from the floor (``floor / tent`` on each line); the
+    split of a tent locates an isolated kink exactly, so on clean outputs an
     axis-aligned kink moves by 0.000 samples and a ReLU one by 0.05 to
-    several. A test runs only on the budget the chains left, after the
-    score is made.
+    several. The test runs after the score is made.
     """
     n = V.shape[1]
     D = X.shape[1]
-    rows = np.flatnonzero(coarse.axis[np.arange(V.shape[0]) // k] & (scales.snr >= SELECT_ALIGN[0]) & (scales.concentration >= SELECT_ALIGN[1]))
+    rows = np.flatnonzero((scales.snr >= SELECT_ALIGN[0]) & (scales.concentration >= SELECT_ALIGN[1]))
     best = {}
-    for r in rows[np.argsort(-scales.snr[rows], kind="stable")]:
+    for r in rows[np.lexsort((-scales.snr[rows], ~coarse.axis[rows // k]))]:
         best.setdefault(r // k, r)
-    chosen = np.array(sorted(best.values()), dtype=np.int64)[: oracle.left // n]
+    chosen = np.array(list(best.values()), dtype=np.int64)[: oracle.left // n]
     if chosen.size == 0 or D < 2:
-        return float("nan"), 0
+        return Alignment(float("nan"), 0, 0)
     line, comp = chosen // k, chosen % k
     scale = lines.feature_scale(X)
-    axis = np.argmax(np.abs(coarse.direction[line]), axis=1)
-    g = rng.standard_normal((chosen.size, D))
-    g[np.arange(chosen.size), axis] = 0.0
-    g /= np.maximum(np.linalg.norm(g, axis=1, keepdims=True), 1e-300)
-    half = np.abs(coarse.direction[line, axis]) / scale[axis]
-    offset = g * scale * np.sqrt(D - 1) * (0.5 * half)[:, None]
+    length = np.linalg.norm(coarse.direction[line] / scale, axis=1)
+    offset = np.zeros((chosen.size, D))
+    for i, li in enumerate(line):
+        if coarse.axis[li]:
+            g = rng.standard_normal(D)
+            g[np.argmax(np.abs(coarse.direction[li]))] = 0.0
+            offset[i] = g / max(np.linalg.norm(g), 1e-300) * scale * np.sqrt(D - 1) * 0.5 * length[i]
+        else:
+            j = int(rng.integers(D))
+            offset[i, j] = scale[j] * 0.5 * length[i] * rng.choice([-1.0, 1.0])
     moved = lines.Lines(coarse.origin[line] + offset, coarse.direction[line], n, coarse.axis[line])
     Vo = _rows(oracle(moved.points()), chosen.size, n)[np.arange(chosen.size) * k + comp]
     aligned = []
@@ -460,12 +514,12 @@ def _alignment(oracle, coarse, V, scales, k, bits, grids, sigma, X, rng):
         m = int(scales.m[r])
         both = np.stack([V[r, ::m], Vo[i, ::m]])
         fl = noise.line_floor(both, bits, grids[comp[i]], sigma[comp[i]]).value
-        p0 = np.full(2, scales.position[r] / m)
-        pf, pos, anything = features.tent_near(both, fl, p0)
-        if not anything[1] or pf[0] <= 0:
-            continue
-        tolerance = ALIGN_TOLERANCE + fl[0] / max(pf[0], 1e-300) + fl[1] / max(pf[1], 1e-300)
-        aligned.append(pf[1] > 0 and abs(pos[1] - pos[0]) <= tolerance)
+        for p0 in _tents(both[0], fl[0], ALIGN_TENTS):
+            pf, pos, anything = features.tent_near(both, fl, np.full(2, p0))
+            if not anything[1] or pf[0] <= 0:
+                continue
+            tolerance = ALIGN_TOLERANCE + fl[0] / max(pf[0], 1e-300) + fl[1] / max(pf[1], 1e-300)
+            aligned.append(pf[1] > 0 and abs(pos[1] - pos[0]) <= tolerance)
     if not aligned:
-        return float("nan"), 0
-    return float(np.mean(aligned)), len(aligned)
+        return Alignment(float("nan"), 0, chosen.size)
+    return Alignment(float(np.mean(aligned)), len(aligned), chosen.size)

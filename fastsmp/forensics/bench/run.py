@@ -15,7 +15,7 @@ from . import report, zoo
 
 __all__ = ["run", "CSV_COLUMNS", "probe_cost_ms"]
 
-CSV_COLUMNS = ["family", "label", "dataset", "degradation", "queries", "used", "score", "verdict", "exponent", "kind", "axis_aligned", "seconds"]
+CSV_COLUMNS = ["family", "label", "dataset", "degradation", "queries", "used", "score", "verdict", "exponent", "kind", "axis_aligned", "network", "seconds"]
 FULL = dict(datasets=zoo.DATASETS, degradations=list(DEGRADATIONS), budgets=[256, 4096, 16384], steps=150)
 QUICK = dict(datasets=["friedman1"], degradations=["float32", "float16", "quant8", "noise1e-3"], budgets=[256, 4096], steps=60,
              families=["relu", "leaky_relu", "hardswish", "tanh", "gelu", "softplus10", "kernel_ridge_rbf", "poly_ridge", "gbt", "linear_spline"])
@@ -64,7 +64,7 @@ def run(out="forensics-bench", quick=False, seed=0, progress=True):
                 rows.append(dict(family=m.family, label=m.label, dataset=m.dataset, degradation=name, queries=budget,
                                  used=ev.queries, score=round(ev.score, 6), verdict=ev.verdict,
                                  exponent=round(ev.exponent, 4), kind=ev.kind,
-                                 axis_aligned=round(ev.axis_aligned, 4), seconds=round(time.perf_counter() - t, 4)))
+                                 axis_aligned=round(ev.axis_aligned, 4), network=round(ev.network, 4), seconds=round(time.perf_counter() - t, 4)))
         if progress and (i + 1) % 10 == 0:
             print(f"probed {i + 1}/{len(models)} models ({time.perf_counter() - start:.0f} s)", flush=True)
     with open(out / "forensics.csv", "w", newline="") as fh:
