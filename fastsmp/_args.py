@@ -33,14 +33,18 @@ class Filters(NamedTuple):
     tmax: float | None = None
 
 
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
 def working_dtype(dtype):
     """SPEC section 2: float64 for float64 and integers, float32 for the
     narrower floats; everything else is a TypeError."""
     dtype = np.dtype(dtype)
-    if dtype.name == "bfloat16" or (dtype.kind == "f" and dtype.itemsize <= 4):
-        return np.dtype(np.float32)
-    if (dtype.kind == "f" and dtype.itemsize == 8) or dtype.kind in "iu":
-        return np.dtype(np.float64)
+    kind, size = dtype.kind, dtype.itemsize
+    if (kind == "f" and size <= 4) or (kind not in "fiu" and dtype.name == "bfloat16"):
+        return _FLOAT32
+    if (kind == "f" and size == 8) or kind in "iu":
+        return _FLOAT64
     what = {
         "b": "bool",
         "c": "complex",

@@ -19,9 +19,15 @@ MODULES = {"numpy": ".numpy", "cpu": ".cpu.backend", "cuda": ".cuda.backend"}
 NAMES = tuple(MODULES)
 
 
+_loaded = {}
+
+
 def get(name):
     """The backend module called ``name`` (see :data:`NAMES`), imported on
     first use."""
-    if name not in MODULES:
-        raise ValueError(f"unknown backend {name!r}; valid backends are {', '.join(map(repr, NAMES))}")
-    return importlib.import_module(MODULES[name], __name__)
+    module = _loaded.get(name)
+    if module is None:
+        if name not in MODULES:
+            raise ValueError(f"unknown backend {name!r}; valid backends are {', '.join(map(repr, NAMES))}")
+        module = _loaded[name] = importlib.import_module(MODULES[name], __name__)
+    return module

@@ -35,6 +35,7 @@ import numpy as np
 from .. import peak_table
 from ..spec import kernel_filters
 from . import selection as peak_selection
+from . import kernels, walkers
 from .memory import device_array, on_stream, scratch_key, to_device, to_host
 from .walkers import MAX_STRETCH, LineResults
 
@@ -57,9 +58,7 @@ config = LaunchConfig()
 
 
 def _kernels(threads):
-    from .kernels import kernels
-
-    return kernels(threads)
+    return kernels.kernels(threads)
 
 
 def launch(x_shape, values):
@@ -68,8 +67,6 @@ def launch(x_shape, values):
     (at least one stretch a line), and the grid: ``(stretches, blocks,
     threads)``. Stretches are shortened where a thread's 32-bit offsets
     (``inner`` apart) would not reach past its stretch."""
-    from .walkers import Stretches
-
     outer, n, inner = x_shape
     length = max(1, min(config.stretch, MAX_STRETCH))
     while length > 1 and inner * (length + 4) >= 2**32:
@@ -82,13 +79,11 @@ def launch(x_shape, values):
     count = max(1, -(-values // length))
     threads = config.threads
     blocks = max(1, -(-(outer * count * inner) // threads))
-    return Stretches(outer, n, inner, length, count, int(count <= LONG_LINE_PARTIALS)), blocks, threads
+    return walkers.Stretches(outer, n, inner, length, count, int(count <= LONG_LINE_PARTIALS)), blocks, threads
 
 
 def _walkers():
-    from .walkers import kernels
-
-    return kernels()
+    return walkers.kernels()
 
 
 def _flat(dev):

@@ -20,6 +20,15 @@ import os
 import numpy as np
 
 
+@functools.lru_cache(maxsize=None)
+def _numba_cuda():
+    """``numba.cuda``, imported on first use (``import fastsmp`` does not
+    pay for it) and looked up once."""
+    from numba import cuda
+
+    return cuda
+
+
 def simulated():
     return os.environ.get("NUMBA_ENABLE_CUDASIM", "0") not in ("", "0")
 
@@ -30,9 +39,7 @@ def available():
     if simulated():
         return True
     try:
-        from numba import cuda
-
-        return bool(cuda.is_available())
+        return bool(_numba_cuda().is_available())
     except Exception:  # a broken driver install must not break import
         return False
 
@@ -85,7 +92,7 @@ def is_device_array(x):
 
 def as_device_array(x):
     """``x`` as a Numba device array, no copy."""
-    from numba import cuda
+    cuda = _numba_cuda()
 
     if getattr(type(x), "__cuda_ndarray__", False):
         return x
@@ -93,7 +100,7 @@ def as_device_array(x):
 
 
 def to_device(host):
-    from numba import cuda
+    cuda = _numba_cuda()
 
     return cuda.to_device(np.ascontiguousarray(host))
 
@@ -128,7 +135,7 @@ def working_with(allocate=None, stream=0, key=None):
 
 def current_device_id():
     """The id of Numba's current CUDA device (0 on the simulator)."""
-    from numba import cuda
+    cuda = _numba_cuda()
 
     try:
         return cuda.get_current_device().id
@@ -146,7 +153,7 @@ def external_stream(ptr):
     """A Numba stream for a CUDA stream handle of another library (0 for the
     default stream); one object per handle, made once (a scan calls with the
     same stream every time)."""
-    from numba import cuda
+    cuda = _numba_cuda()
 
     return cuda.external_stream(ptr) if ptr else 0
 
@@ -162,7 +169,7 @@ def device_array(shape, dtype):
     allocate = _allocator.get()
     if allocate is not None:
         return allocate(shape, dtype)
-    from numba import cuda
+    cuda = _numba_cuda()
 
     return cuda.device_array(shape, dtype)
 
