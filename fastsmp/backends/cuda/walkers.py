@@ -81,6 +81,7 @@ def _place():
     return place
 
 
+@functools.lru_cache(maxsize=None)
 def _stretch_smp():
     """``stretch_smp(x, start, stride, n, lo, hi, rtol, big, filters)``: the
     float64 sum and the count of the kept peaks of the floored |d| whose
