@@ -26,19 +26,19 @@ nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader | 
 $PY -c "import numba, numba_cuda, torch; print('numba', numba.__version__, 'numba-cuda', numba_cuda.__version__, 'torch', torch.__version__)" | tee -a "$OUT/gpu.txt"
 
 # 1. tests on the device (bounded: the benchmark must still fit)
-timeout 170 $PY -m pytest -q -p no:cacheprovider -o addopts="--benchmark-disable" -rs \
+timeout 120 $PY -m pytest -q -p no:cacheprovider -o addopts="--benchmark-disable" -rs \
     tests/test_gpu.py tests/test_agreement.py tests/test_scipy_parity.py tests/test_dispatch.py \
     tests/test_find_peaks_full.py -k "gpu or cuda" 2>&1 | tee "$OUT/gpu_tests.log"
 tests_rc=${PIPESTATUS[0]}
 
 # 2. the benchmark
-timeout 190 $PY bench/gpu_bench.py --out "$OUT/gpu_bench.md" "$@" 2>&1 | tee "$OUT/gpu_bench.log"
+timeout 200 $PY bench/gpu_bench.py --out "$OUT/gpu_bench.md" "$@" 2>&1 | tee "$OUT/gpu_bench.log"
 bench_rc=${PIPESTATUS[0]}
 
 # 3. Nsight Compute on the walker, where ncu is installed (speed of light:
 #    memory and SM throughput, one launch of case (a))
 if command -v ncu >/dev/null; then
-    timeout 90 ncu --kernel-name regex:smp_stretches --launch-skip 1 --launch-count 1 --section SpeedOfLight \
+    timeout 40 ncu --kernel-name regex:smp_stretches --launch-skip 1 --launch-count 1 --section SpeedOfLight \
         --section Occupancy $PY -c "import torch, fastsmp; x = torch.randn(8192, 8192, device='cuda').relu_(); \
 [fastsmp.smp(x) for _ in range(2)]; torch.cuda.synchronize()" 2>&1 | tee "$OUT/ncu.log" | tail -40
 fi
