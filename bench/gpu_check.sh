@@ -27,7 +27,7 @@ $PY -c "import numba, numba_cuda, torch; print('numba', numba.__version__, 'numb
 
 # 1. tests on the device (bounded: the benchmark must still fit)
 timeout 120 $PY -m pytest -q -p no:cacheprovider -o addopts="--benchmark-disable" -rs \
-    tests/test_gpu.py tests/test_agreement.py tests/test_scipy_parity.py tests/test_dispatch.py \
+    tests/test_gpu.py tests/test_cuda_walkers.py tests/test_agreement.py tests/test_scipy_parity.py tests/test_dispatch.py \
     tests/test_find_peaks_full.py -k "gpu or cuda" 2>&1 | tee "$OUT/gpu_tests.log"
 tests_rc=${PIPESTATUS[0]}
 
