@@ -36,6 +36,7 @@ from ..peak_rules import (
     valley_bases,
     valley_prominence,
     width,
+    width_bound,
     within,
 )
 from .memory import read_only
@@ -58,6 +59,7 @@ _keep_distant_nearby = keep_distant_nearby("cpu")
 _prominence = prominence("cpu")
 _top_minus_base = top_minus_base.cpu
 _width = width.cpu
+_width_bound = width_bound.cpu
 _within = within.cpu
 _keep_peak = keep_peak.cpu
 
@@ -330,7 +332,14 @@ def select_line(x, o, rules, filters, s):
     # a minimum only, and no widths: a walk may stop once the minimum is met
     enough = rules.prominence_min if rules.need_width == 0 and rules.prominence_max != rules.prominence_max else np.nan
     by_valleys = rules.wlen < 2
-    all_bases = by_valleys and enough != enough
+    # a width minimum: a bound from the line's lowest sample drops most peaks
+    # before their prominence is known; the others walk the valleys
+    screen = rules.need_width != 0 and rules.width_min == rules.width_min
+    low = np.inf
+    if screen:
+        for k in range(count + 1):
+            low = min(low, valley_min[k])
+    all_bases = by_valleys and enough != enough and not screen
     if all_bases:
         _valley_bases(heights, count, valley_min, valley_first, valley_last, left_min, left_base, right_min,
                       right_base, stack)
@@ -340,6 +349,9 @@ def select_line(x, o, rules, filters, s):
         if keep[t] == 0:
             continue
         k = chosen[t]
+        if screen and _width_bound(x, o, 0, peaks[t], heights[k] - low, rules.rel_height) < rules.width_min:
+            keep[t] = 0
+            continue
         if all_bases:
             p = _top_minus_base(heights[k], left_min[k], right_min[k])
             lb = left_base[k]
