@@ -305,7 +305,18 @@ def select_line(x, o, rules, filters, s):
     if not clean:
         return -1
     c = 0
-    for k in range(count):
+    # no plateau_size, height or threshold bound: every maximum is a candidate
+    per_peak = ((rules.plateau_min == rules.plateau_min) | (rules.plateau_max == rules.plateau_max)
+                | (filters.hmin == filters.hmin) | (filters.hmax == filters.hmax)
+                | (filters.tmin == filters.tmin) | (filters.tmax == filters.tmax))
+    if not per_peak:
+        for k in range(count):  # copies: this loop vectorises
+            chosen[k] = k
+            peaks[k] = mids[k]
+            peak_heights[k] = heights[k]
+            keep[k] = 1
+        c = count
+    for k in range(count if per_peak else 0):
         mid = mids[k]
         top = heights[k]
         size = np.float64(rights[k] - lefts[k] + 1)
@@ -319,7 +330,9 @@ def select_line(x, o, rules, filters, s):
             c += 1
     if rules.distance == rules.distance and c > 1:
         reach = (rules.distance - 1) // 2
-        if reach <= NEARBY:
+        if reach == 2:  # a constant reach: the compiler unrolls the sweeps over the neighbours
+            decided = _keep_distant_nearby(peaks, peak_heights, keep, c, rules.distance, 2, state, stack)
+        elif reach <= NEARBY:
             decided = _keep_distant_nearby(peaks, peak_heights, keep, c, rules.distance, np.int64(reach), state,
                                            stack)
         else:
