@@ -380,22 +380,24 @@ def keep_distant_nearby(target):
 @functools.lru_cache(maxsize=None)
 def valley_prominence(target):
     """``valley_prominence(k, heights, count, valley_min, valley_first,
-    valley_last, enough) -> (prominence, left_base, right_base)``: SciPy's
+    valley_last, enough, low) -> (prominence, left_base, right_base)``: SciPy's
     prominence walk for maximum ``k`` of :func:`maxima_valleys`
     (no ``wlen``, no NaN), crossing a valley per step: ``(prominence,
-    left_base, right_base)``. Each side stops at the first higher maximum
-    or, with ``enough`` (not NaN), once ``heights[k]`` minus the lowest
-    floor so far reaches it (then the prominence is only a lower bound,
-    enough to decide a ``prominence`` rule with a minimum only, as in
-    :func:`prominence`)."""
+    left_base, right_base)``. Each side stops at the first higher maximum,
+    at a floor of ``low`` (the line's lowest sample: no later floor is
+    lower, and the walk keeps the nearest of equal floors, so the result is
+    exact) or, with ``enough`` (not NaN), once ``heights[k]`` minus the
+    lowest floor so far reaches it (then the prominence is only a lower
+    bound, enough to decide a ``prominence`` rule with a minimum only, as
+    in :func:`prominence`)."""
     top_minus_base_ = top_minus_base.on(target)
 
-    def walk(k, heights, count, valley_min, valley_first, valley_last, enough):
+    def walk(k, heights, count, valley_min, valley_first, valley_last, enough, low):
         top = heights[k]
         left_min = valley_min[k]
         left_base = valley_last[k]
         e = k - 1
-        while e >= 0 and heights[e] <= top and not (top - left_min >= enough):
+        while e >= 0 and heights[e] <= top and left_min > low and not (top - left_min >= enough):
             if valley_min[e] < left_min:
                 left_min = valley_min[e]
                 left_base = valley_last[e]
@@ -403,7 +405,7 @@ def valley_prominence(target):
         right_min = valley_min[k + 1]
         right_base = valley_first[k + 1]
         e = k + 1
-        while e < count and heights[e] <= top and not (top - right_min >= enough):
+        while e < count and heights[e] <= top and right_min > low and not (top - right_min >= enough):
             if valley_min[e + 1] < right_min:
                 right_min = valley_min[e + 1]
                 right_base = valley_first[e + 1]

@@ -349,9 +349,8 @@ def select_line(x, o, rules, filters, s):
     # before their prominence is known; the others walk the valleys
     screen = rules.need_width != 0 and rules.width_min == rules.width_min
     low = np.inf
-    if screen:
-        for k in range(count + 1):
-            low = min(low, valley_min[k])
+    for k in range(count + 1):
+        low = min(low, valley_min[k])
     all_bases = by_valleys and enough != enough and not screen
     if all_bases:
         _valley_bases(heights, count, valley_min, valley_first, valley_last, left_min, left_base, right_min,
@@ -370,7 +369,8 @@ def select_line(x, o, rules, filters, s):
             lb = left_base[k]
             rb = right_base[k]
         elif by_valleys:
-            p, lb, rb = _valley_prominence(k, heights, count, valley_min, valley_first, valley_last, enough)
+            p, lb, rb = _valley_prominence(k, heights, count, valley_min, valley_first, valley_last, enough,
+                                              low)
         else:
             p, lb, rb = _prominence(x, o, 0, peaks[t], rules.wlen, none, none, none_at, none, none_at, np.nan)
         if not _within(rules.prominence_min, rules.prominence_max, p):
