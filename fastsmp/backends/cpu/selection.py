@@ -355,6 +355,22 @@ def select_line(x, o, rules, filters, s):
     if all_bases:
         _valley_bases(heights, count, valley_min, valley_first, valley_last, left_min, left_base, right_min,
                       right_base, stack)
+    if by_valleys and enough == enough:
+        # a minimum only: the floors next to a peak bound its prominence from
+        # below, and most peaks pass on them; only the others walk
+        walks = 0
+        for t in range(c):
+            k = chosen[t]
+            passes = _top_minus_base(heights[k], valley_min[k], valley_min[k + 1]) >= enough
+            stack[walks] = t
+            walks += np.int64((keep[t] != 0) and not passes)
+        for u in range(walks):
+            t = stack[u]
+            p, lb, rb = _valley_prominence(chosen[t], heights, count, valley_min, valley_first, valley_last, enough,
+                                              low)
+            if not _within(rules.prominence_min, rules.prominence_max, p):
+                keep[t] = 0
+        return c
     none = np.empty(0)
     none_at = np.empty(0, np.int64)
     for t in range(c):
