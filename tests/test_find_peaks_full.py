@@ -209,6 +209,28 @@ def test_hand_picked_edge_cases(backend):
 
 
 @backends
+def test_width_minimum_at_rounding_edge(backend):
+    """Spikes whose neighbours lie a hair below the width height, far into a
+    long line: the interpolated crossings round onto the neighbours, so the
+    width is exactly 2 and ``width=2`` keeps the peak, while a wider hair drops
+    it. The cpu drops peaks by an upper bound of their width before their
+    prominence is known; the bound must round as SciPy's width does."""
+    n = 6000
+    hairs = [0.0, 2.0 ** -54, 2.0 ** -53, 2.0 ** -50, 2.0 ** -44, 2.0 ** -40, 1e-9, 0.25]
+    x = np.zeros((len(hairs), n))
+    for row, hair in enumerate(hairs):
+        for peak in (5, 4000, 5990):
+            x[row, peak] = 1.0
+            x[row, peak - 1] = 0.5 - hair
+            x[row, peak + 1] = 0.5 - hair * (peak % 3)
+        x[row, 3000:3003] = [0.1, 2.0, 0.1]  # a higher peak elsewhere: the bound is not the prominence
+    for kwargs in (dict(width=2), dict(width=(2, 2)), dict(width=1.999999999), dict(width=2, rel_height=0.5),
+                   dict(width=(2, None), distance=5), dict(width=2, prominence=0.5)):
+        for a, axis in ((x, 1), (np.ascontiguousarray(x.T), 0)):
+            run_find_peaks(a, axis, kwargs, backend, False)
+
+
+@backends
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_float_rounding_bit_identical(backend, dtype):
     """Random-walk floats and rel_heights whose products round

@@ -380,22 +380,24 @@ def keep_distant_nearby(target):
 @functools.lru_cache(maxsize=None)
 def valley_prominence(target):
     """``valley_prominence(k, heights, count, valley_min, valley_first,
-    valley_last, enough) -> (prominence, left_base, right_base)``: SciPy's
+    valley_last, enough, low) -> (prominence, left_base, right_base)``: SciPy's
     prominence walk for maximum ``k`` of :func:`maxima_valleys`
     (no ``wlen``, no NaN), crossing a valley per step: ``(prominence,
-    left_base, right_base)``. Each side stops at the first higher maximum
-    or, with ``enough`` (not NaN), once ``heights[k]`` minus the lowest
-    floor so far reaches it (then the prominence is only a lower bound,
-    enough to decide a ``prominence`` rule with a minimum only, as in
-    :func:`prominence`)."""
+    left_base, right_base)``. Each side stops at the first higher maximum,
+    at a floor of ``low`` (the line's lowest sample: no later floor is
+    lower, and the walk keeps the nearest of equal floors, so the result is
+    exact) or, with ``enough`` (not NaN), once ``heights[k]`` minus the
+    lowest floor so far reaches it (then the prominence is only a lower
+    bound, enough to decide a ``prominence`` rule with a minimum only, as
+    in :func:`prominence`)."""
     top_minus_base_ = top_minus_base.on(target)
 
-    def walk(k, heights, count, valley_min, valley_first, valley_last, enough):
+    def walk(k, heights, count, valley_min, valley_first, valley_last, enough, low):
         top = heights[k]
         left_min = valley_min[k]
         left_base = valley_last[k]
         e = k - 1
-        while e >= 0 and heights[e] <= top and not (top - left_min >= enough):
+        while e >= 0 and heights[e] <= top and left_min > low and not (top - left_min >= enough):
             if valley_min[e] < left_min:
                 left_min = valley_min[e]
                 left_base = valley_last[e]
@@ -403,7 +405,7 @@ def valley_prominence(target):
         right_min = valley_min[k + 1]
         right_base = valley_first[k + 1]
         e = k + 1
-        while e < count and heights[e] <= top and not (top - right_min >= enough):
+        while e < count and heights[e] <= top and right_min > low and not (top - right_min >= enough):
             if valley_min[e + 1] < right_min:
                 right_min = valley_min[e + 1]
                 right_base = valley_first[e + 1]
@@ -442,6 +444,31 @@ def width(x, o, i, peak, prominence, left_base, right_base, rel_height):
     if np.float64(x[o, j, i]) < height:
         right_ip -= (height - np.float64(x[o, j, i])) / (np.float64(x[o, j - 1, i]) - np.float64(x[o, j, i]))
     return right_ip - left_ip, height, left_ip, right_ip
+
+
+@elementwise
+def width_bound(x, o, i, peak, prominence_bound, rel_height):
+    """An upper bound of SciPy's width of ``peak`` (:func:`width`) for any
+    prominence up to ``prominence_bound`` and any bases: where both
+    neighbours lie below the lowest height the walks can aim at, the width
+    is at most the interpolated width between the neighbours at that
+    height; else infinity (no bound). It lets a ``width`` rule with a
+    minimum drop most peaks without their exact prominence.
+
+    Every step is SciPy's operation on bounds, and rounding is monotone, so
+    the bound holds bit for bit: a smaller prominence raises the height,
+    which moves both crossings towards the peak (or onto it, where the
+    height reaches the top); NaN and infinities fail the comparisons and
+    give no bound."""
+    top = np.float64(x[o, peak, i])
+    height = top - prominence_bound * rel_height
+    before = np.float64(x[o, peak - 1, i])
+    after = np.float64(x[o, peak + 1, i])
+    if not (before < height and after < height):
+        return np.inf
+    left_ip = np.float64(peak - 1) + (height - before) / (top - before)
+    right_ip = np.float64(peak + 1) - (height - after) / (top - after)
+    return right_ip - left_ip
 
 
 #: samples per block of :func:`block_summaries`

@@ -36,6 +36,7 @@ from ..peak_rules import (
     valley_bases,
     valley_prominence,
     width,
+    width_bound,
     within,
 )
 from .memory import read_only
@@ -58,6 +59,7 @@ _keep_distant_nearby = keep_distant_nearby("cpu")
 _prominence = prominence("cpu")
 _top_minus_base = top_minus_base.cpu
 _width = width.cpu
+_width_bound = width_bound.cpu
 _within = within.cpu
 _keep_peak = keep_peak.cpu
 
@@ -303,7 +305,18 @@ def select_line(x, o, rules, filters, s):
     if not clean:
         return -1
     c = 0
-    for k in range(count):
+    # no plateau_size, height or threshold bound: every maximum is a candidate
+    per_peak = ((rules.plateau_min == rules.plateau_min) | (rules.plateau_max == rules.plateau_max)
+                | (filters.hmin == filters.hmin) | (filters.hmax == filters.hmax)
+                | (filters.tmin == filters.tmin) | (filters.tmax == filters.tmax))
+    if not per_peak:
+        for k in range(count):  # copies: this loop vectorises
+            chosen[k] = k
+            peaks[k] = mids[k]
+            peak_heights[k] = heights[k]
+            keep[k] = 1
+        c = count
+    for k in range(count if per_peak else 0):
         mid = mids[k]
         top = heights[k]
         size = np.float64(rights[k] - lefts[k] + 1)
@@ -317,7 +330,9 @@ def select_line(x, o, rules, filters, s):
             c += 1
     if rules.distance == rules.distance and c > 1:
         reach = (rules.distance - 1) // 2
-        if reach <= NEARBY:
+        if reach == 2:  # a constant reach: the compiler unrolls the sweeps over the neighbours
+            decided = _keep_distant_nearby(peaks, peak_heights, keep, c, rules.distance, 2, state, stack)
+        elif reach <= NEARBY:
             decided = _keep_distant_nearby(peaks, peak_heights, keep, c, rules.distance, np.int64(reach), state,
                                            stack)
         else:
@@ -330,22 +345,48 @@ def select_line(x, o, rules, filters, s):
     # a minimum only, and no widths: a walk may stop once the minimum is met
     enough = rules.prominence_min if rules.need_width == 0 and rules.prominence_max != rules.prominence_max else np.nan
     by_valleys = rules.wlen < 2
-    all_bases = by_valleys and enough != enough
+    # a width minimum: a bound from the line's lowest sample drops most peaks
+    # before their prominence is known; the others walk the valleys
+    screen = rules.need_width != 0 and rules.width_min == rules.width_min
+    low = np.inf
+    for k in range(count + 1):
+        low = min(low, valley_min[k])
+    all_bases = by_valleys and enough != enough and not screen
     if all_bases:
         _valley_bases(heights, count, valley_min, valley_first, valley_last, left_min, left_base, right_min,
                       right_base, stack)
+    if by_valleys and enough == enough:
+        # a minimum only: the floors next to a peak bound its prominence from
+        # below, and most peaks pass on them; only the others walk
+        walks = 0
+        for t in range(c):
+            k = chosen[t]
+            passes = _top_minus_base(heights[k], valley_min[k], valley_min[k + 1]) >= enough
+            stack[walks] = t
+            walks += np.int64((keep[t] != 0) and not passes)
+        for u in range(walks):
+            t = stack[u]
+            p, lb, rb = _valley_prominence(chosen[t], heights, count, valley_min, valley_first, valley_last, enough,
+                                              low)
+            if not _within(rules.prominence_min, rules.prominence_max, p):
+                keep[t] = 0
+        return c
     none = np.empty(0)
     none_at = np.empty(0, np.int64)
     for t in range(c):
         if keep[t] == 0:
             continue
         k = chosen[t]
+        if screen and _width_bound(x, o, 0, peaks[t], heights[k] - low, rules.rel_height) < rules.width_min:
+            keep[t] = 0
+            continue
         if all_bases:
             p = _top_minus_base(heights[k], left_min[k], right_min[k])
             lb = left_base[k]
             rb = right_base[k]
         elif by_valleys:
-            p, lb, rb = _valley_prominence(k, heights, count, valley_min, valley_first, valley_last, enough)
+            p, lb, rb = _valley_prominence(k, heights, count, valley_min, valley_first, valley_last, enough,
+                                              low)
         else:
             p, lb, rb = _prominence(x, o, 0, peaks[t], rules.wlen, none, none, none_at, none, none_at, np.nan)
         if not _within(rules.prominence_min, rules.prominence_max, p):
