@@ -20,6 +20,7 @@ import numpy as np
 from . import backends
 from ._args import backend_name, working_dtype
 from .backends.cuda import memory as device
+from .backends.spec import MAX_LINE
 
 _TORCH_DTYPES = {
     "torch.float64": np.float64,
@@ -80,6 +81,11 @@ class Prepared:
         """The ``(outer, n, inner)`` view of the input with lines along ``axis``."""
         shape = tuple(self.array.shape)
         shape3 = (math.prod(shape[:axis]), shape[axis], math.prod(shape[axis + 1 :]))
+        if shape3[1] >= MAX_LINE and self.backend.name != "numpy":
+            raise ValueError(
+                f"lines of {shape3[1]} samples are too long for the {self.backend.name} backend, which "
+                f"counts a line's samples in 32 bits (at most {MAX_LINE - 1}); use backend='numpy'"
+            )
         if self.backend.on_device:
             return device.lines_view(self.array, shape3)
         try:

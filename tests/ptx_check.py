@@ -7,18 +7,9 @@ NVVM and NVRTC libraries (exit code 3 when they are missing)."""
 
 import sys
 
-import numba.cuda.api as api
-import numba.cuda.dispatcher as dispatcher
+from fastsmp.backends.cuda import sass
 
-
-class _H100:
-    # Device functions ask the current device for its compute capability;
-    # there is none here, so answer for the card we target.
-    compute_capability = (9, 0)
-    id = 0
-
-
-api.get_current_device = dispatcher.get_current_device = lambda: _H100()
+sass.pretend_h100()  # device functions ask the (absent) device for its compute capability
 
 from numba import cuda, types  # noqa: E402
 

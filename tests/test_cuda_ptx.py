@@ -5,21 +5,18 @@ contracted nor reassociated), nor do the float64 peak-table kernels (SciPy's
 width arithmetic, uncontracted). Skipped where the
 CUDA toolkit's NVVM/NVRTC libraries are not installed."""
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from fastsmp.backends.cuda import sass
+
 
 @pytest.mark.slow
 def test_kernels_compile_to_ptx_without_fma():
-    env = dict(os.environ, NUMBA_ENABLE_CUDASIM="0")
-    for home in ("/usr/local/cuda", "/usr/local/cuda-13.0", "/usr/local/cuda-12"):
-        if Path(home, "nvvm").is_dir():
-            env.setdefault("CUDA_HOME", home)
-            break
+    env = sass.environment()  # the real compiler, and the toolkit's NVVM where there is one
     script = Path(__file__).with_name("ptx_check.py")
     done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=600)
     if done.returncode == 3:

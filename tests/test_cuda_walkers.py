@@ -69,11 +69,12 @@ def test_stretches_cover_each_line_once():
     assert blocks * threads >= 3 * 5 * stretches.count
 
 
-def test_offsets_that_do_not_fit_32_bits_shorten_the_stretch_or_raise():
-    stretches, _, _ = cuda_backend.launch((1, 10, 2**24), 8)
-    assert 2**24 * (stretches.length + 4) < 2**32
-    with pytest.raises(ValueError, match="32-bit offsets"):
-        cuda_backend.launch((1, 10, 2**31), 8)
+def test_lines_far_apart_keep_whole_stretches():
+    """Positions are 64-bit: lines 2**31 samples apart walk stretches of
+    the full length (only a walk's count of values is 32-bit)."""
+    stretches, _, _ = cuda_backend.launch((1, 1000, 2**31), 998)
+    assert stretches.length == cuda_backend.MAX_STRETCH
+    assert stretches.count == 2
 
 
 def test_long_lines_add_their_stretches_in_a_second_launch(monkeypatch):

@@ -204,3 +204,12 @@ def test_numba_cuda_without_numpy_support_is_named(monkeypatch):
     monkeypatch.setattr(memory.importlib, "import_module", broken)
     with pytest.raises(RuntimeError, match=r"numba-cuda .* cannot compile kernels with NumPy .*numpy<2\.5"):
         memory._check_numpy_supported()
+
+
+@pytest.mark.parametrize("call", ["smp", "find_peaks"])
+def test_a_line_of_2_to_the_32_samples_is_refused_on_the_compiled_backends(call):
+    """The walks count a line's values in 32 bits: a longer line is an
+    error, not a wrapped count (a zero-stride view: no memory is used)."""
+    x = np.broadcast_to(np.float32(0), (2**32,))
+    with pytest.raises(ValueError, match="32 bits"):
+        getattr(fastsmp, call)(x, backend="cpu")

@@ -189,6 +189,9 @@ def peak_sides(l, r, before, value, after):
     return h - np.float64(left), h - np.float64(right)
 
 
+#: lines must be shorter than this: a walk counts its values in 32 bits
+MAX_LINE = 2**32
+
 #: the most left edges one walk takes: its heights are summed in the working
 #: dtype, and SPEC 6's accuracy bound holds for runs of up to 1024 samples
 MAX_WALK = 512
@@ -289,8 +292,8 @@ def walker(target, advance):
         zero = rtol - rtol  # the working dtype's 0 (rtol is finite)
         w = Walk(False, zero, numba.uint32(0), zero, zero, numba.int32(0))
         finite = True
-        # Positions relative to ``first`` in 32 bits: callers keep a walk's
-        # span, ``(end - first) * stride``, below 2**32.
+        # Positions relative to ``first`` in 32 bits: lines are shorter than
+        # MAX_LINE (the dispatcher refuses longer ones).
         steps = numba.uint32(hi - first)
         t = numba.uint32(0)
         while t < steps:  # the stretch: every step the same few instructions

@@ -65,17 +65,9 @@ def launch(x_shape, values):
     """The walkers' :class:`~.walkers.Stretches` for a 3-D ``(outer, n,
     inner)`` problem whose threads cover ``values`` positions of each line
     (at least one stretch a line), and the grid: ``(stretches, blocks,
-    threads)``. Stretches are shortened where a thread's 32-bit offsets
-    (``inner`` apart) would not reach past its stretch."""
+    threads)``."""
     outer, n, inner = x_shape
     length = max(1, min(config.stretch, MAX_STRETCH))
-    while length > 1 and inner * (length + 4) >= 2**32:
-        length //= 2
-    if inner * (length + 4) >= 2**32:
-        raise ValueError(
-            f"lines {inner} samples apart are too far apart for the cuda backend's 32-bit offsets; "
-            "move the axis last (e.g. torch.movedim(x, axis, -1).contiguous()) or use backend='cpu'"
-        )
     count = max(1, -(-values // length))
     threads = config.threads
     blocks = max(1, -(-(outer * count * inner) // threads))

@@ -126,7 +126,7 @@ def sass_of(ptx, workdir):
     return sass, registers
 
 
-def _pretend_h100():
+def pretend_h100():
     """Device functions ask the current device for its compute capability;
     there is none here, so answer for the card we target."""
     import numba.cuda.api as api
@@ -173,7 +173,7 @@ def variants():
 def costs():
     """``{name: LoopCost}`` for every variant of :func:`variants`."""
     find_tool("ptxas"), find_tool("nvdisasm")
-    _pretend_h100()
+    pretend_h100()
     from numba import cuda
 
     result = {}
