@@ -39,6 +39,7 @@ from ..peak_rules import (
     width_bound,
     within,
 )
+from .dense_selection import PAD, applies, dense_scratch, select_line_dense
 from .memory import read_only
 
 _floored = floored("cpu")
@@ -400,15 +401,18 @@ def select_line(x, o, rules, filters, s):
 
 
 @_jit
-def select_lines(x, outer, n, inner, rules, filters, lanes, mask, sums, counts, deferred):
+def select_lines(x, outer, n, inner, rules, filters, lanes, dense, mask, sums, counts, deferred):
     """Every rule of SciPy's ``find_peaks`` on every line of ``x`` (the
-    flat C-order samples of an ``(outer, n, inner)`` array, ``n >= 3``), each
-    line read once into a float64 row and decided there by
-    :func:`select_line`, with no table of peaks in between: the mask of the
-    kept peaks into ``mask`` (flat like ``x``; size 0: not drawn), their
-    float64 sum in order and count into ``sums`` and ``counts`` (size 0:
-    not added). Lines that :func:`select_line` leaves undecided (a NaN,
-    ``distance`` ties) are flagged in ``deferred`` and left empty.
+    flat C-order samples of an ``(outer, n, inner)`` array, ``n >= 3``),
+    each line decided on its own, with no table of peaks in between: by
+    :func:`~fastsmp.backends.cpu.dense_selection.select_line_dense` where
+    ``dense`` (the rules allow it, :func:`~fastsmp.backends.cpu.dense_selection.applies`)
+    and the line's maxima are single samples, else read into a float64 row
+    and decided by :func:`select_line`. The mask of the kept peaks goes into
+    ``mask`` (flat like ``x``; size 0: not drawn), their float64 sum in
+    order and count into ``sums`` and ``counts`` (size 0: not added). Lines
+    that :func:`select_line` leaves undecided (a NaN, ``distance`` ties) are
+    flagged in ``deferred`` and left empty.
 
     A task takes ``lanes`` neighbouring lines; lines along a middle axis
     (``inner > 1``) are read ``lanes`` columns at a time into rows (a
@@ -418,50 +422,80 @@ def select_lines(x, outer, n, inner, rules, filters, lanes, mask, sums, counts, 
     groups = -(-inner // lanes) if column else -(-outer // lanes)
     tasks = outer * groups if column else groups
     for task in numba.prange(tasks):
-        if column:
-            o = task // groups
-            i0 = (task % groups) * lanes
-            width = min(lanes, inner - i0)
-        else:
-            o = task * lanes
-            i0 = 0
-            width = min(lanes, outer - o)
-        rows = np.empty((width if column else 1, n, 1))
-        s = line_scratch(n)
-        marks = np.zeros((width if column and mask.size > 0 else 0, n), np.bool_)
-        if column:
-            base = o * n * inner + i0
-            for j in range(n):
-                for lane in range(width):
-                    rows[lane, j, 0] = x[base + j * inner + lane]
-        for lane in range(width):
-            line = o * inner + i0 + lane if column else o + lane
-            row = lane if column else 0
-            if not column:
-                base = line * n
-                for j in range(n):
-                    rows[0, j, 0] = x[base + j]
-                if mask.size > 0:
-                    for j in range(n):
-                        mask[base + j] = False
-            c = select_line(rows, row, rules, filters, s)
-            if c < 0:
-                deferred[line] = True
-                continue
+        select_task(x, task, groups, outer, n, inner, rules, filters, lanes, dense, mask, sums, counts, deferred)
+
+
+@_serial
+def select_task(x, task, groups, outer, n, inner, rules, filters, lanes, dense, mask, sums, counts, deferred):
+    """Task ``task`` of :func:`select_lines`: its ``lanes`` lines (a
+    function apart: the parallel loop only hands out tasks)."""
+    column = inner > 1
+    per_peak = ((rules.plateau_min == rules.plateau_min) | (rules.plateau_max == rules.plateau_max)
+                | (filters.hmin == filters.hmin) | (filters.hmax == filters.hmax)
+                | (filters.tmin == filters.tmin) | (filters.tmax == filters.tmax))
+    if column:
+        o = task // groups
+        i0 = (task % groups) * lanes
+        width = min(lanes, inner - i0)
+    else:
+        o = task * lanes
+        i0 = 0
+        width = min(lanes, outer - o)
+    rows = np.empty((1, n, 1))
+    s = line_scratch(n)
+    d = dense_scratch(n, x)
+    gathered = np.empty((width if column else 0, n), x.dtype)
+    marks = np.zeros((width if column and mask.size > 0 else 0, n), np.bool_)
+    if column:
+        base = o * n * inner + i0
+        for j in range(n):
+            for lane in range(width):
+                gathered[lane, j] = x[base + j * inner + lane]
+    for lane in range(width):
+        line = o * inner + i0 + lane if column else o + lane
+        row = gathered[lane] if column else x[line * n:(line + 1) * n]
+        listed = -1
+        if dense:  # a call per layout: each compiled for its own
+            if column:
+                listed = select_line_dense(gathered[lane], rules, filters, per_peak, d)
+            else:
+                listed = select_line_dense(x[line * n:(line + 1) * n], rules, filters, per_peak, d)
+        if listed >= 0:
             if mask.size > 0:
-                for t in range(c):
-                    if s.keep[t] != 0:
-                        if column:
-                            marks[lane, s.peaks[t]] = True
-                        else:
-                            mask[line * n + s.peaks[t]] = True
+                if not column:
+                    for j in range(n):
+                        mask[line * n + j] = False
+                for t in range(PAD, PAD + listed):  # distinct positions: no branch
+                    if column:
+                        marks[lane, d.at[t]] = d.kept[t] != 0
+                    else:
+                        mask[line * n + d.at[t]] = d.kept[t] != 0
             if sums.size > 0:
-                sums[line], counts[line] = _line_total(s.keep, 0, c, s.peak_heights)
-        if column and mask.size > 0:
-            base = o * n * inner + i0
+                sums[line], counts[line] = _line_total(d.kept, PAD, PAD + listed, d.heights)
+            continue
+        for j in range(n):
+            rows[0, j, 0] = row[j]
+        if not column and mask.size > 0:
             for j in range(n):
-                for lane in range(width):
-                    mask[base + j * inner + lane] = marks[lane, j]
+                mask[line * n + j] = False
+        c = select_line(rows, 0, rules, filters, s)
+        if c < 0:
+            deferred[line] = True
+            continue
+        if mask.size > 0:
+            for t in range(c):
+                if s.keep[t] != 0:
+                    if column:
+                        marks[lane, s.peaks[t]] = True
+                    else:
+                        mask[line * n + s.peaks[t]] = True
+        if sums.size > 0:
+            sums[line], counts[line] = _line_total(s.keep, 0, c, s.peak_heights)
+    if column and mask.size > 0:
+        base = o * n * inner + i0
+        for j in range(n):
+            for lane in range(width):
+                mask[base + j * inner + lane] = marks[lane, j]
 
 
 #: lines of a middle axis read per task by :func:`select_lines` (16 float32 = one cache line)
@@ -486,7 +520,7 @@ def select_direct(x, rules, filters, want_mask, want_totals):
     out = np.empty(x.size if want_mask else 0, np.bool_)
     deferred = np.zeros(lines, np.bool_)
     lanes = LANES if inner > 1 else max(1, min(64, outer // (8 * numba.get_num_threads())))
-    select_lines(flat, outer, n, inner, rules, filters, lanes, out, sums, counts, deferred)
+    select_lines(flat, outer, n, inner, rules, filters, lanes, applies(rules), out, sums, counts, deferred)
     mask = out.reshape(x.shape) if want_mask else None
     if deferred.any():
         at = np.flatnonzero(deferred)
