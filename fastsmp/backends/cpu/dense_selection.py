@@ -75,9 +75,9 @@ class DenseScratch(NamedTuple):
     entry per maximum (at most ``n // 2``) between :data:`PAD` sentinels on
     each side."""
 
-    padded: np.ndarray  #: the line (its dtype) between ``+inf`` samples on each side
     flags: np.ndarray  #: uint8, per sample: a single-sample maximum or a floor
     turns: np.ndarray  #: int64: the positions of the floors and maxima, in order
+    values: np.ndarray  #: their samples (the line's dtype)
     at: np.ndarray  #: int64 list: the maxima's positions (sentinels: ``-FAR``, ``+FAR``)
     heights: np.ndarray  #: list, the line's dtype: their heights, ``-inf`` where out of play
     floors: np.ndarray  #: list: the lowest sample between a maximum and the one before (the line's start)
@@ -104,7 +104,7 @@ def dense_scratch(n, like):
     def lists():
         return np.full(m, -np.inf, like.dtype)
 
-    return DenseScratch(np.full(n + 2, np.inf, like.dtype), np.zeros(n, np.uint8), np.empty(n, np.int64), at, lists(), lists(), lists(),
+    return DenseScratch(np.zeros(n, np.uint8), np.empty(n, np.int64), np.empty(n, like.dtype), at, lists(), lists(), lists(),
                         lists(), np.zeros((PAD, m), np.uint8), ones(), ones(), ones(), ones(),
                         np.empty(LANES, like.dtype))
 
@@ -251,15 +251,15 @@ def prominent_dense(s, count, least, low):
 
 
 @_inline
-def walk_pending(s, count, least):
-    """SciPy's walks (:func:`fastsmp.backends.peak_rules.prominence`) for the
-    kept peaks whose ``prominence`` :func:`prominent_dense` left open."""
-    line = s.padded.reshape((1, s.padded.size, 1))
+def walk_pending(row, s, count, least):
+    """SciPy's walks on ``row`` (:func:`fastsmp.backends.peak_rules.prominence`)
+    for the kept peaks whose ``prominence`` :func:`prominent_dense` left open."""
+    line = row.reshape((1, row.size, 1))
     no = np.empty(0)
     no_at = np.empty(0, np.int64)
     for t in range(PAD, PAD + count):
         if s.pending[t] != 0 and s.kept[t] != 0:
-            prom, _, _ = _prominence(line, 0, 0, s.at[t] + 1, -1.0, no, no, no_at, no, no_at, least)
+            prom, _, _ = _prominence(line, 0, 0, s.at[t], -1.0, no, no, no_at, no, no_at, least)
             s.passing[t] = np.uint8(prom >= least)
 
 
@@ -273,31 +273,36 @@ def select_line_dense(row, rules, filters, per_peak, s):
     (see the module's docstring). ``per_peak``: whether ``plateau_size``,
     ``height`` or ``threshold`` has a bound."""
     n = row.size
-    padded, flags, at, h, floors = s.padded, s.flags, s.at, s.heights, s.floors
+    flags, at, h, floors, turns_at, turns_value = s.flags, s.at, s.heights, s.floors, s.turns, s.values
     none = h[0]
-    line = padded[1:1 + n]
-    bad = np.uint8(0)
-    for j in range(n):  # a NaN or +inf: given back (the pads must stay the highest samples)
-        v = row[j]
-        line[j] = v
-        bad |= np.uint8((v != v) | (v == np.inf))
-    before = padded[0:n]
-    after = padded[2:2 + n]
+    inf = -none
     # single-sample maxima; a rise onto equal samples may start a plateau.
     # Between two such maxima the line falls (or stays) then rises: one
-    # floor each, where it turns up, and one from the line's ends on (the
-    # +inf pads turn the line up there)
-    for j in range(n):
+    # floor each, where it turns up, and one at each end (the line turns up
+    # towards an imagined +inf beyond it). NaN and +inf: given back
+    before = row[0:n - 2]
+    inner = row[1:n - 1]
+    after = row[2:n]
+    marks = flags[1:n - 1]
+    bad = np.uint8(0)
+    for j in range(n - 2):
         a = before[j]
-        b = line[j]
+        b = inner[j]
         c = after[j]
-        bad |= np.uint8((a < b) & (b == c))
-        flags[j] = np.uint8(((a < b) & (b > c)) | ((a >= b) & (b < c)))
+        bad |= np.uint8((b != b) | (b == inf) | ((a < b) & (b == c)))
+        marks[j] = np.uint8(((a < b) & (b > c)) | ((a >= b) & (b < c)))
+    first = row[0]
+    last = row[n - 1]
+    bad |= np.uint8((first != first) | (first == inf) | (last != last) | (last == inf))
+    flags[0] = np.uint8(first < row[1])
+    flags[n - 1] = np.uint8(row[n - 2] >= last)
     if bad != 0:
         return -1
     turns = 0
-    for j in range(n):  # the turns in order, floor first: a store per sample, advanced at turns
-        s.turns[turns] = j
+    for j in range(n):  # the turns in order, floor first: stores per sample, advanced at turns
+        v = row[j]
+        turns_at[turns] = j
+        turns_value[turns] = v
         turns += np.int64(flags[j])
     if turns % 2 == 0:
         return -1  # cannot happen: floors and maxima alternate, floors at both ends
@@ -305,16 +310,16 @@ def select_line_dense(row, rules, filters, per_peak, s):
     listed = at[PAD:PAD + count]
     heights = h[PAD:PAD + count]
     for t in range(count):
-        listed[t] = s.turns[2 * t + 1]
-        heights[t] = line[listed[t]]
+        listed[t] = turns_at[2 * t + 1]
+        heights[t] = turns_value[2 * t + 1]
     for t in range(count + 1):
-        floors[PAD + t] = line[s.turns[2 * t]]
+        floors[PAD + t] = turns_value[2 * t]
     for k in range(PAD):
         at[PAD + count + k] = FAR
         h[PAD + count + k] = none
     prominent = rules.need_prominence != 0 and rules.prominence_min > 0  # a prominence is never negative
     if prominent:
-        prominent_dense(s, count, rules.prominence_min, line_min(line, s.lows))
+        prominent_dense(s, count, rules.prominence_min, line_min(row, s.lows))
     if per_peak:  # the candidates, in place (the prominence flags travel along)
         size_ok = _within(rules.plateau_min, rules.plateau_max, 1.0)
         kept_ = 0
@@ -325,8 +330,8 @@ def select_line_dense(row, rules, filters, per_peak, s):
             h[PAD + kept_] = h[t]
             s.passing[PAD + kept_] = s.passing[t]
             s.pending[PAD + kept_] = s.pending[t]
-            kept_ += np.int64(size_ok and _keep_peak(top, top - np.float64(line[j - 1]),
-                                                     top - np.float64(line[j + 1]), filters))
+            kept_ += np.int64(size_ok and _keep_peak(top, top - np.float64(row[j - 1]),
+                                                     top - np.float64(row[j + 1]), filters))
         count = kept_
         for k in range(PAD):
             at[PAD + count + k] = FAR
@@ -339,7 +344,7 @@ def select_line_dense(row, rules, filters, per_peak, s):
         for t in range(count):
             kept[t] = 1
     if prominent:
-        walk_pending(s, count, rules.prominence_min)
+        walk_pending(row, s, count, rules.prominence_min)
         passing = s.passing[PAD:PAD + count]
         for t in range(count):
             kept[t] &= passing[t]

@@ -274,6 +274,9 @@ def line_scratch(n):
                        np.empty(m), np.empty(m, np.uint8), np.empty(m, np.uint8))
 
 
+#: lines of a middle axis read per task by :func:`select_lines` (16 float32 = one cache line)
+LANES = 16
+
 #: the widest ``distance`` reach (peaks per side) that :func:`select_line`
 #: decides with ``keep_distant_nearby``
 NEARBY = 4
@@ -448,9 +451,12 @@ def select_task(x, task, groups, outer, n, inner, rules, filters, lanes, dense, 
     marks = np.zeros((width if column and mask.size > 0 else 0, n), np.bool_)
     if column:
         base = o * n * inner + i0
-        for j in range(n):
+        # in tiles of LANES samples a lane: row after row at the same offset
+        # would fall into one cache set (rows n samples apart) and evict each other
+        for j0 in range(0, n, LANES):
             for lane in range(width):
-                gathered[lane, j] = x[base + j * inner + lane]
+                for j in range(j0, min(j0 + LANES, n)):
+                    gathered[lane, j] = x[base + j * inner + lane]
     for lane in range(width):
         line = o * inner + i0 + lane if column else o + lane
         row = gathered[lane] if column else x[line * n:(line + 1) * n]
@@ -493,13 +499,11 @@ def select_task(x, task, groups, outer, n, inner, rules, filters, lanes, dense, 
             sums[line], counts[line] = _line_total(s.keep, 0, c, s.peak_heights)
     if column and mask.size > 0:
         base = o * n * inner + i0
-        for j in range(n):
-            for lane in range(width):
-                mask[base + j * inner + lane] = marks[lane, j]
+        for j0 in range(0, n, LANES):
+            for j in range(j0, min(j0 + LANES, n)):
+                for lane in range(width):
+                    mask[base + j * inner + lane] = marks[lane, j]
 
-
-#: lines of a middle axis read per task by :func:`select_lines` (16 float32 = one cache line)
-LANES = 16
 
 
 def select_direct(x, rules, filters, want_mask, want_totals):
