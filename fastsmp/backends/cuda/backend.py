@@ -238,7 +238,7 @@ __all__ = ["name", "on_device", "smp_lines", "smp_maps", "find_peaks_lines", "cu
 
 
 def select_peaks_lines(a, selection, filters, names):
-    return peak_table.find(peak_selection, a, selection, filters, names, find_peaks_lines)
+    return peak_table.find(peak_selection, a, selection, filters, names)
 
 
 def measure_peaks_lines(a, mask, selection, prominence_data, names):
@@ -246,4 +246,4 @@ def measure_peaks_lines(a, mask, selection, prominence_data, names):
 
 
 def smp_selected_lines(v, rtol, filters, selection):
-    return peak_table.smp_selected(peak_selection, v, rtol, filters, selection, find_peaks_lines)
+    return peak_table.smp_selected(peak_selection, v, rtol, filters, selection)
