@@ -123,11 +123,12 @@ def select(offsets, device_offsets, peaks, heights, keep, distance):
     order = peak_table.order_by_height(k.to_host(heights), offsets)
     priority = k.to_device(priorities(order, offsets))
     state = k.full(total, np.uint8, UNDECIDED)
-    open_ = k.full(lines, np.uint8, 0)  # lines that held an undecided peak after some round
+    open_ = k.full(lines, np.uint8, 1)  # the lines that hold undecided peaks (after the last round)
     any_open = k.empty(1, np.uint8)
     kernels = _kernels()
     threads = k._config()[0]
     for _ in range(ROUNDS):
+        k._fill(open_, 0)
         k._fill(any_open, 0)
         on_stream(kernels["distance_round"], max(1, -(-total // threads)), threads)(
             device_offsets, peaks, priority, distance, state, keep, open_, any_open)
