@@ -8,7 +8,7 @@ applied to the survivors of the ones before. The bodies below are those
 steps for one line of a ``(outer, n, inner)`` view, line ``(o, i)`` being
 ``x[o, :, i]``, each sample read as float64 as SciPy reads it. The CPU runs
 them in parallel loops over lines (:mod:`fastsmp.backends.cpu.selection`),
-CUDA one thread per line (:mod:`fastsmp.backends.cuda.selection`); the
+CUDA a thread per stretch of a line or per peak (:mod:`fastsmp.backends.cuda.selection`); the
 tables of peaks they fill, and the order of the steps, are
 :mod:`fastsmp.backends.peak_table`'s.
 

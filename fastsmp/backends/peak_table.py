@@ -18,12 +18,21 @@ order over ``(outer, inner)``) at ``offsets[L]:offsets[L + 1]``, with a
    :func:`totals` adds the kept heights of each line (the SMP).
 
 ``k`` is a target's kernel module (:mod:`fastsmp.backends.cpu.selection`,
-:mod:`fastsmp.backends.cuda.selection`): the same loops over lines around
-the bodies of :mod:`fastsmp.backends.peak_rules`, ``lines64`` and ``marks``
+:mod:`fastsmp.backends.cuda.selection`): loops around the bodies of
+:mod:`fastsmp.backends.peak_rules` (over lines on the cpu; over stretches
+of lines, peaks and segments of the table on cuda), ``lines64`` and ``marks``
 (the input and a mask as its kernels read them, lines in the same order),
 ``unlines`` (a mask back in the input's layout), and ``empty``, ``full``,
 ``to_host``, ``to_device`` for its arrays. Host steps touch only per-line
 counts and, for ``distance``, the peaks' heights.
+
+A target that cuts lines into stretches says how many a line of ``n``
+samples has (``k.units(n)``): its count and fill passes then count and fill
+one unit a stretch, units numbered line by line, so that a line's entries
+stay together (:func:`_filled`). A target may replace the per-line loops of
+:func:`kept` and :func:`totals` with its own (``k.kept(table, names)``,
+``k.totals(table)``, the cuda's: segments of a line's entries, added in a
+fixed order).
 
 A target may also decide whole lines without a table where no property is
 asked (``k.select_direct``, the cpu's: every rule per line in one pass,
