@@ -97,14 +97,19 @@ def _kernels():
     place = _place()
     find_line = line_of()
 
+    @cuda.jit(device=True)
+    def unit_of(stretches):
+        # this thread's line (o, i), its unit in the table's order (line by
+        # line) and its stretch's first sample; o == outer past the end
+        o, i, c, _ = place(stretches)
+        return o, i, (o * stretches.inner + i) * stretches.count + c, c * stretches.length
+
     @cuda.jit
     def maxima_stretches(x, stretches, rules, filters, offsets, store, peaks, heights, lefts, rights, sizes,
                          left_thresholds, right_thresholds):
-        o, i, c, _ = place(stretches)
+        o, i, unit, lo = unit_of(stretches)
         if o >= stretches.outer:
             return
-        unit = (o * stretches.inner + i) * stretches.count + c  # the table's order: line by line
-        lo = c * stretches.length
         count = maxima_(x, o, i, rules, filters, lo, lo + stretches.length, offsets[unit], store, peaks, heights,
                         lefts, rights, sizes, left_thresholds, right_thresholds)
         if store == 0:
@@ -112,11 +117,9 @@ def _kernels():
 
     @cuda.jit
     def marked_stretches(mask, stretches, offsets, store, peaks):
-        o, i, c, _ = place(stretches)
+        o, i, unit, lo = unit_of(stretches)
         if o >= stretches.outer:
             return
-        unit = (o * stretches.inner + i) * stretches.count + c
-        lo = c * stretches.length
         at = offsets[unit]
         count = 0
         for p in range(lo, min(lo + stretches.length, stretches.n)):
@@ -131,10 +134,9 @@ def _kernels():
     def floored_stretches(v, stretches, rtol, a, finite):
         # ``finite`` is True on entry; a stretch that reads a NaN or an inf
         # clears its line's (every writer writes the same value)
-        o, i, c, _ = place(stretches)
+        o, i, _, lo = unit_of(stretches)
         if o >= stretches.outer:
             return
-        lo = c * stretches.length
         hi = min(lo + stretches.length, stretches.n)
         ok = True
         for j in range(lo, hi):
