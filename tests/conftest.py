@@ -27,7 +27,7 @@ def tiny_cuda():
 
     old = _cuda.config, _selection.THREADS
     _cuda.config = _cuda.LaunchConfig(threads=4, stretch=3)
-    _selection.THREADS = 2  # the peak-table kernels: lines in several blocks
+    _selection.THREADS = 2  # the peak table's per-line loops (a line's segments): lines in several blocks
     try:
         yield _cuda.config
     finally:

@@ -47,30 +47,34 @@ try:
         ptx, _ = cuda.compile_ptx(kernel.py_func, sig, cc=(9, 0), fastmath=fastmath)
         print(name, ptx.count("fma.rn.f32") + ptx.count("fma.rn.f64") + ptx.count(".ftz") + ptx.count(".approx")
               + int(fastmath))
-    # The peak-table kernels (SciPy's other rules): float64 lines, one thread
-    # a line. A fused multiply-add in the width height would change SciPy's
-    # bits (README: cuda agrees within SPEC 6 there): counted as fma.rn.f64.
-    from fastsmp.backends.cuda import selection
+    # The peak-table kernels (SciPy's other rules): float64 lines, a thread
+    # per stretch, per table entry or per segment. A fused multiply-add in
+    # the width height would change SciPy's bits (README: cuda agrees within
+    # SPEC 6 there): counted as fma.rn.f64.
+    from fastsmp.backends.cuda import distance, selection
+    from fastsmp.backends.cuda.walkers import Stretches
     from fastsmp.backends.peak_rules import PeakRules
 
     rules = types.NamedUniTuple(f64, len(PeakRules._fields), PeakRules)
+    stretches = types.NamedUniTuple(i64, len(Stretches._fields), Stretches)
     u8, b1 = types.uint8, types.boolean
+    i1, f1 = arr(i64, 1), arr(f64, 1)
     table = {
-        "maxima_lines": (arr(f64, 3), rules, filters, arr(i64, 1), i64, arr(i64, 1), arr(f64, 1), arr(i64, 1),
-                         arr(i64, 1), arr(i64, 1), arr(f64, 1), arr(f64, 1)),
-        "marked_lines": (arr(b1, 3), arr(f64, 3), arr(i64, 1), i64, arr(i64, 1), arr(f64, 1), arr(f64, 1),
-                         arr(f64, 1)),
-        "keep_distant_lines": (arr(i64, 1), arr(i64, 1), arr(i64, 1), arr(u8, 1), f64),
-        "measure_lines": (arr(f64, 3), rules, arr(i64, 1), arr(i64, 1), arr(u8, 1), b1, arr(f64, 1), arr(i64, 1),
-                          arr(i64, 1), arr(f64, 1), arr(f64, 1), arr(f64, 1), arr(f64, 1), arr(f64, 1), arr(i64, 1)),
-        "count_kept_lines": (arr(i64, 1), arr(u8, 1), arr(i64, 1)),
-        "compact_lines": (arr(i64, 1), arr(u8, 1), arr(i64, 1), arr(f64, 1), arr(f64, 1)),
-        "mark_lines": (arr(b1, 3), arr(i64, 1), arr(u8, 1), arr(i64, 1)),
-        "total_lines": (arr(i64, 1), arr(u8, 1), arr(f64, 1), arr(f64, 1), arr(i64, 1)),
-        "floored_lines": (arr(f32, 3), f32, arr(f32, 3), arr(b1, 1)),
-        "void_lines": (arr(b1, 1), arr(f64, 1), arr(i64, 1)),
+        "maxima_stretches": (arr(f64, 3), stretches, rules, filters, i1, i64, i1, f1, i1, i1, i1, f1, f1),
+        "marked_stretches": (arr(b1, 3), stretches, i1, i64, i1),
+        "floored_stretches": (arr(f32, 3), stretches, f32, arr(f32, 3), arr(b1, 1)),
+        "measure_peaks": (arr(f64, 3), rules, i1, i1, arr(u8, 1), b1, f1, i1, i1, f1, f1, f1, f1, f1, i1),
+        "mark_peaks": (arr(b1, 3), i1, arr(u8, 1), i1),
+        "count_segments": (arr(i64, 2), arr(u8, 1), i1),
+        "sum_segments": (arr(i64, 2), arr(u8, 1), f1, f1, i1),
+        "prefix_lines": (i1, i1, i1),
+        "total_lines": (i1, f1, i1, f1, i1),
+        "compact_segments": (arr(i64, 2), arr(u8, 1), i1, i1, f1, f1),
+        "void_lines": (arr(b1, 1), f1, i1),
+        "distance_round": (i1, i1, i1, f64, arr(u8, 1), arr(u8, 1), arr(u8, 1), arr(u8, 1)),
+        "finish_lines": (i1, i1, i1, arr(u8, 1), f64, arr(u8, 1)),
     }
-    peak_kernels = selection._kernels()
+    peak_kernels = {**selection._kernels(), **distance._kernels()}
     for name, sig in table.items():
         ptx, _ = cuda.compile_ptx(peak_kernels[name].py_func, sig, cc=(9, 0))
         print("peak_table." + name, ptx.count("fma.rn.f32") + ptx.count("fma.rn.f64") + ptx.count(".ftz")

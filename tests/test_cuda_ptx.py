@@ -25,5 +25,6 @@ def test_kernels_compile_to_ptx_without_fma():
     fma = dict(line.split() for line in done.stdout.splitlines())
     assert set(fma) >= {"smp_stretches[float32]", "find_peaks[float32]", "curvature_stretches[float32]",
                         "smp_stretches[float64,filters]", "elementwise.curvature", "elementwise.magnitude",
-                        "peak_table.maxima_lines", "peak_table.measure_lines", "peak_table.keep_distant_lines"}
+                        "peak_table.maxima_stretches", "peak_table.measure_peaks",
+                        "peak_table.distance_round", "peak_table.sum_segments"}
     assert all(count == "0" for count in fma.values()), fma

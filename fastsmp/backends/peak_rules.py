@@ -8,7 +8,7 @@ applied to the survivors of the ones before. The bodies below are those
 steps for one line of a ``(outer, n, inner)`` view, line ``(o, i)`` being
 ``x[o, :, i]``, each sample read as float64 as SciPy reads it. The CPU runs
 them in parallel loops over lines (:mod:`fastsmp.backends.cpu.selection`),
-CUDA one thread per line (:mod:`fastsmp.backends.cuda.selection`); the
+CUDA a thread per stretch of a line or per peak (:mod:`fastsmp.backends.cuda.selection`); the
 tables of peaks they fill, and the order of the steps, are
 :mod:`fastsmp.backends.peak_table`'s.
 
@@ -69,25 +69,24 @@ def within(lo, hi, value):
 
 
 @functools.lru_cache(maxsize=None)
-def maxima(target):
-    """``maxima(x, o, i, rules, filters, start, store, peaks, heights, lefts,
-    rights, sizes, left_thresholds, right_thresholds) -> count``:
-    SciPy's ``_local_maxima_1d`` on line ``(o, i)``, keeping the maxima that
-    pass the ``plateau_size``, ``height`` and ``threshold`` rules. ``store``
-    is a sum of :data:`STORE_PEAKS` (each kept maximum's position goes to
-    ``peaks`` at ``start``, ``start + 1``, ...), :data:`STORE_HEIGHTS` (its
-    float64 height), :data:`STORE_EDGES` (plateau edges and size) and
-    :data:`STORE_THRESHOLDS` (the differences to the neighbours); 0 only
-    counts. Arrays a call does not store into may be empty."""
+def maxima_between(target):
+    """``maxima_between(x, o, i, rules, filters, lo, hi, start, store, peaks,
+    heights, lefts, rights, sizes, left_thresholds, right_thresholds) ->
+    count``: :func:`maxima` for the maxima whose plateau's left edge ``l``
+    lies in ``lo <= l < hi`` (clipped to the line); a plateau that opens
+    there is followed past ``hi`` to its end, so that stretches of a line
+    that cover it find each maximum once (SciPy's test of a left edge
+    depends on nothing before it: the CUDA table fill walks stretches)."""
     within_ = within.on(target)
     keep = keep_peak.on(target)
 
-    def body(x, o, i, rules, filters, start, store, peaks, heights, lefts, rights, sizes, left_thresholds,
+    def body(x, o, i, rules, filters, lo, hi, start, store, peaks, heights, lefts, rights, sizes, left_thresholds,
              right_thresholds):
         n = x.shape[1]
         count = 0
-        j = 1
-        while j < n - 1:
+        j = max(lo, 1)
+        stop = min(hi, n - 1)
+        while j < stop:
             cur = np.float64(x[o, j, i])
             if np.float64(x[o, j - 1, i]) < cur:  # a rise: j opens a candidate
                 ahead = j + 1
@@ -115,6 +114,27 @@ def maxima(target):
                     j = ahead  # the plateau is done; the next candidate rises after it
             j += 1
         return count
+
+    return _jit(target, body)
+
+
+@functools.lru_cache(maxsize=None)
+def maxima(target):
+    """``maxima(x, o, i, rules, filters, start, store, peaks, heights, lefts,
+    rights, sizes, left_thresholds, right_thresholds) -> count``:
+    SciPy's ``_local_maxima_1d`` on line ``(o, i)``, keeping the maxima that
+    pass the ``plateau_size``, ``height`` and ``threshold`` rules. ``store``
+    is a sum of :data:`STORE_PEAKS` (each kept maximum's position goes to
+    ``peaks`` at ``start``, ``start + 1``, ...), :data:`STORE_HEIGHTS` (its
+    float64 height), :data:`STORE_EDGES` (plateau edges and size) and
+    :data:`STORE_THRESHOLDS` (the differences to the neighbours); 0 only
+    counts. Arrays a call does not store into may be empty."""
+    between = maxima_between(target)
+
+    def body(x, o, i, rules, filters, start, store, peaks, heights, lefts, rights, sizes, left_thresholds,
+             right_thresholds):
+        return between(x, o, i, rules, filters, 1, x.shape[1] - 1, start, store, peaks, heights, lefts, rights,
+                       sizes, left_thresholds, right_thresholds)
 
     return _jit(target, body)
 

@@ -18,12 +18,21 @@ order over ``(outer, inner)``) at ``offsets[L]:offsets[L + 1]``, with a
    :func:`totals` adds the kept heights of each line (the SMP).
 
 ``k`` is a target's kernel module (:mod:`fastsmp.backends.cpu.selection`,
-:mod:`fastsmp.backends.cuda.selection`): the same loops over lines around
-the bodies of :mod:`fastsmp.backends.peak_rules`, ``lines64`` and ``marks``
+:mod:`fastsmp.backends.cuda.selection`): loops around the bodies of
+:mod:`fastsmp.backends.peak_rules` (over lines on the cpu; over stretches
+of lines, peaks and segments of the table on cuda), ``lines64`` and ``marks``
 (the input and a mask as its kernels read them, lines in the same order),
 ``unlines`` (a mask back in the input's layout), and ``empty``, ``full``,
 ``to_host``, ``to_device`` for its arrays. Host steps touch only per-line
 counts and, for ``distance``, the peaks' heights.
+
+A target that cuts lines into stretches says how many a line of ``n``
+samples has (``k.units(n)``): its count and fill passes then count and fill
+one unit a stretch, units numbered line by line, so that a line's entries
+stay together (:func:`_filled`). A target may replace the per-line loops of
+:func:`kept` and :func:`totals` with its own (``k.kept(table, names)``,
+``k.totals(table)``, the cuda's: segments of a line's entries, added in a
+fixed order).
 
 A target may also decide whole lines without a table where no property is
 asked (``k.select_direct``, the cpu's: every rule per line in one pass,
@@ -55,6 +64,26 @@ def _offsets(k, counted):
     host = k.to_host(counted)
     np.cumsum(host[1:], out=host[1:])
     return host, k.to_device(host)
+
+
+def _filled(k, shape, scan, arrays_for, store):
+    """Count, add up, fill: ``scan(offsets, 0, arrays_for(0))`` counts the
+    entries of every unit into ``offsets[u + 1]``, ``scan(offsets, store,
+    arrays)`` fills them from ``offsets[u]``. A unit is a line, or, where
+    the target cuts lines into ``k.units(n)`` stretches (cuda), a stretch,
+    units numbered line by line; ``(host line offsets, target line
+    offsets, arrays)``."""
+    outer, n, inner = shape
+    units = k.units(n) if hasattr(k, "units") else 1
+    counted = k.full(outer * inner * units + 1, np.int64, 0)
+    scan(counted, 0, arrays_for(0))
+    offsets, device_offsets = _offsets(k, counted)
+    arrays = arrays_for(int(offsets[-1]))
+    scan(device_offsets, store, arrays)
+    if units > 1:
+        offsets = np.ascontiguousarray(offsets[::units])
+        device_offsets = k.to_device(offsets)
+    return offsets, device_offsets, arrays
 
 
 def order_by_height(heights, offsets, lines=None):
@@ -89,8 +118,6 @@ def select(k, x, rules, filters, groups, peak_mask=None):
     ``threshold`` keep,
     unless a ``plateau_size`` rule or property needs the plateau edges,
     which only the maxima walk finds."""
-    outer, n, inner = x.shape
-    lines = outer * inner
     edges = "plateau_size" in groups or rules.plateau_min == rules.plateau_min or rules.plateau_max == rules.plateau_max
     store = STORE_PEAKS | STORE_HEIGHTS | (STORE_EDGES if edges else 0) | (
         STORE_THRESHOLDS if "threshold" in groups else 0)
@@ -118,11 +145,7 @@ def select(k, x, rules, filters, groups, peak_mask=None):
                            arrays["left_edges"], arrays["right_edges"], arrays["plateau_sizes"],
                            arrays["left_thresholds"], arrays["right_thresholds"])
 
-    counted = k.full(lines + 1, np.int64, 0)
-    scan(counted, 0, arrays_for(0, 0))
-    offsets, device_offsets = _offsets(k, counted)
-    arrays = arrays_for(int(offsets[-1]), store)
-    scan(device_offsets, store, arrays)
+    offsets, device_offsets, arrays = _filled(k, x.shape, scan, lambda total: arrays_for(total, store), store)
     keep = k.full(int(offsets[-1]), np.uint8, 1)
     if rules.distance == rules.distance:  # not NaN: a distance rule
         k.select_by_distance(offsets, device_offsets, arrays["peaks"], arrays["peak_heights"], keep, rules.distance)
@@ -150,15 +173,14 @@ def at_marks(k, x, mask, rules, prominence_data=None):
     ``x`` (``peak_prominences``, ``peak_widths``), measured as ``rules``
     asks; ``prominence_data`` (target arrays, one entry per mark) is used
     instead of computing prominences where given."""
-    outer, n, inner = x.shape
-    counted = k.full(outer * inner + 1, np.int64, 0)
     none = k.empty(0, np.float64)
-    k.marked_lines(mask, x, counted, 0, k.empty(0, np.int64), none, none, none)
-    offsets, device_offsets = _offsets(k, counted)
+
+    def scan(offsets, store, arrays):
+        k.marked_lines(mask, x, offsets, store, arrays["peaks"], none, none, none)
+
+    offsets, device_offsets, arrays = _filled(
+        k, x.shape, scan, lambda total: {"peaks": k.empty(total, np.int64)}, STORE_PEAKS)
     total = int(offsets[-1])
-    peaks = k.empty(total, np.int64)
-    k.marked_lines(mask, x, device_offsets, STORE_PEAKS, peaks, none, none, none)
-    arrays = {"peaks": peaks}
     if prominence_data is not None:
         arrays.update(zip(PROPERTIES["prominence"], prominence_data))
     table = Table(offsets, device_offsets, arrays, k.full(total, np.uint8, 1))
@@ -169,6 +191,8 @@ def at_marks(k, x, mask, rules, prominence_data=None):
 def kept(k, table, names):
     """The kept entries of the properties ``names``, compacted in line order:
     ``(host offsets of the kept entries, {name: target array})``."""
+    if hasattr(k, "kept"):
+        return k.kept(table, names)
     lines = table.offsets.size - 1
     counted = k.full(lines + 1, np.int64, 0)
     k.count_kept_lines(table.device_offsets, table.keep, counted)
@@ -192,6 +216,8 @@ def mark(k, table, shape):
 def totals(k, table):
     """Per line: the float64 sum of the kept peaks' heights, in order, and
     their count (the SMP of the selected peaks)."""
+    if hasattr(k, "totals"):
+        return k.totals(table)
     lines = table.offsets.size - 1
     sums = k.empty(lines, np.float64)
     counts = k.empty(lines, np.int64)

@@ -14,6 +14,9 @@ by a second launch, one block per line. Over both axes of small maps
 (``axis=(-2, -1)`` on ``(N, C, 56, 56)`` activations) a block takes a whole
 map into shared memory and walks its rows and columns: one pass instead
 of two. Every sum is in a fixed order: results are the same run to run.
+SciPy's other rules (``distance``, ``prominence``, ``width``, ...) run on the
+same design (:mod:`.selection`, :mod:`.distance`): the table of peaks is
+filled a thread per stretch, then a thread per peak.
 
 A call allocates only its results (from the input's own allocator, in the
 dtype it returns them in) and queues its kernels on that library's stream
@@ -238,7 +241,7 @@ __all__ = ["name", "on_device", "smp_lines", "smp_maps", "find_peaks_lines", "cu
 
 
 def select_peaks_lines(a, selection, filters, names):
-    return peak_table.find(peak_selection, a, selection, filters, names, find_peaks_lines)
+    return peak_table.find(peak_selection, a, selection, filters, names)
 
 
 def measure_peaks_lines(a, mask, selection, prominence_data, names):
@@ -246,4 +249,4 @@ def measure_peaks_lines(a, mask, selection, prominence_data, names):
 
 
 def smp_selected_lines(v, rtol, filters, selection):
-    return peak_table.smp_selected(peak_selection, v, rtol, filters, selection, find_peaks_lines)
+    return peak_table.smp_selected(peak_selection, v, rtol, filters, selection)
