@@ -37,13 +37,14 @@ def _decide(row, peak_rules, filters, per_peak):
     return count, keep
 
 
-def decide(row, distance=None, prominence=None):
+def decide(row, distance=None, prominence=None, width=None, rel_height=0.5):
     """``(count, mask)`` of :func:`select_line_dense` on one line (count -1:
-    given back)."""
+    given back); ``width`` a minimum."""
     nan = np.nan
     peak_rules = PeakRules(nan, nan, nan if distance is None else float(np.ceil(distance)),
-                           nan if prominence is None else float(prominence), nan, nan, nan, -1.0, 0.5,
-                           float(prominence is not None), 0.0)
+                           nan if prominence is None else float(prominence), nan,
+                           nan if width is None else float(width), nan, -1.0, rel_height,
+                           float(prominence is not None or width is not None), float(width is not None))
     return _decide(np.asarray(row), peak_rules, filters_always((None,) * 4), False)
 
 
@@ -51,8 +52,11 @@ def decide(row, distance=None, prominence=None):
 def continuous_cases(draw):
     """``(x, axis, kwargs)``: random real samples (ReLU'd, smooth-plus-noise
     or plain), 1-4 lines of 3-300 samples, and rules the vector path takes
-    (``distance`` up to 20: beyond its reach too; a ``prominence`` minimum,
-    sometimes with ``height`` or ``threshold`` bounds) or not (a maximum)."""
+    (``distance`` up to 20: beyond its reach too; a ``prominence`` minimum
+    decided on the floors, or bounds and ``width`` decided by walks;
+    ``rel_height`` up to 1.5, where the width walks reach the bases;
+    ``height`` or ``threshold`` bounds) or gives to the peak-by-peak path
+    (a ``wlen``)."""
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     n = draw(st.integers(3, 300))
     lines = draw(st.integers(1, 4))
@@ -75,6 +79,12 @@ def continuous_cases(draw):
         kwargs["prominence"] = draw(st.sampled_from([0.0, 0.1, 0.5, 1.0, 2.5]))
     elif choice == 3:
         kwargs["prominence"] = (draw(st.sampled_from([0.2, 0.8])), draw(st.sampled_from([None, 1.5])))
+    if draw(st.integers(0, 3)) == 0:
+        kwargs["width"] = draw(st.sampled_from([2, 0.5, (1.5, None), (None, 3.0), (1.0, 4.0)]))
+        if draw(st.booleans()):  # 1 and above: the walks go down to the bases
+            kwargs["rel_height"] = draw(st.sampled_from([0.5, 1.0, 1.5]))
+    if draw(st.integers(0, 5)) == 0:
+        kwargs["wlen"] = draw(st.sampled_from([3, 7.5, 40]))
     if draw(st.integers(0, 4)) == 0:
         kwargs["height"] = draw(st.sampled_from([0.3, (None, 1.0), (0.1, 2.0)]))
     if draw(st.integers(0, 4)) == 0:
@@ -174,3 +184,20 @@ def test_mask_of_a_middle_axis_and_float32_rounding():
     for kwargs in (dict(distance=4, prominence=1.0), dict(prominence=0.25), dict(distance=9)):
         mask = fastsmp.find_peaks(x, axis=1, backend="cpu", **kwargs)
         check_find_peaks(x, 1, kwargs, "cpu", mask)
+
+
+def test_widths_with_bases_on_plateaus():
+    """Zero runs (ReLU) as floors: a right base is the first sample of its
+    floor, a left base the last, as SciPy's walks find them; ``rel_height``
+    1 and more walks down to them."""
+    import scipy.signal
+
+    rng = np.random.default_rng(9)
+    row = np.maximum(rng.standard_normal(400), 0).astype(np.float32)
+    row[50:60] = 0
+    for rel_height in (0.5, 1.0, 1.7):
+        for width in (0.5, 2.0, 3.5):
+            count, keep = decide(row, distance=3, width=width, rel_height=rel_height)
+            assert count > 50
+            expected = scipy.signal.find_peaks(row, distance=3, width=width, rel_height=rel_height)[0]
+            np.testing.assert_array_equal(np.flatnonzero(keep), expected, err_msg=f"{rel_height} {width}")

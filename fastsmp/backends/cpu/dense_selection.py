@@ -46,11 +46,15 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from ..peak_rules import keep_peak, prominence, within
+from ..peak_rules import keep_peak, prominence, top_minus_base, valley_prominence, width, width_bound, within
 
 _keep_peak = keep_peak.cpu
 _within = within.cpu
 _prominence = prominence("cpu")
+_valley_prominence = valley_prominence("cpu")
+_top_minus_base = top_minus_base.cpu
+_width = width.cpu
+_width_bound = width_bound.cpu
 
 _inline = numba.njit(inline="always", cache=True, nogil=True)
 # functions apart: inlined into a larger one, their loops stop vectorising
@@ -81,6 +85,7 @@ class DenseScratch(NamedTuple):
     at: np.ndarray  #: int64 list: the maxima's positions (sentinels: ``-FAR``, ``+FAR``)
     heights: np.ndarray  #: list, the line's dtype: their heights, ``-inf`` where out of play
     floors: np.ndarray  #: list: the lowest sample between a maximum and the one before (the line's start)
+    floor_at: np.ndarray  #: int64, from 0: the last position of each floor (widths only)
     spare: np.ndarray  #: list: the heights still in play in a ``distance`` pass
     nearby: np.ndarray  #: list: the highest in play within reach
     near: np.ndarray  #: uint8, ``(PAD, list)``: entry ``t + k`` within reach of entry ``t``
@@ -104,23 +109,28 @@ def dense_scratch(n, like):
     def lists():
         return np.full(m, -np.inf, like.dtype)
 
-    return DenseScratch(np.zeros(n, np.uint8), np.empty(n, np.int64), np.empty(n, like.dtype), at, lists(), lists(), lists(),
+    return DenseScratch(np.zeros(n, np.uint8), np.empty(n, np.int64), np.empty(n, like.dtype), at, lists(), lists(),
+                        np.empty(m, np.int64), lists(),
                         lists(), np.zeros((PAD, m), np.uint8), ones(), ones(), ones(), ones(),
                         np.empty(LANES, like.dtype))
 
 
 def applies(rules):
     """Whether :func:`select_line_dense` decides lines under ``rules``
-    (:class:`~fastsmp.backends.peak_rules.PeakRules`): no widths, a
-    ``prominence`` rule with a minimum only over the whole line, a
-    ``distance`` reach up to :data:`MAX_REACH`."""
-    if rules.need_width != 0:
-        return False
-    if rules.need_prominence != 0 and not (rules.prominence_min == rules.prominence_min
-                                           and rules.prominence_max != rules.prominence_max
-                                           and rules.wlen < 2):
+    (:class:`~fastsmp.backends.peak_rules.PeakRules`): ``prominence`` and
+    ``width`` over the whole line (no ``wlen``), a ``distance`` reach up to
+    :data:`MAX_REACH`."""
+    if (rules.need_prominence != 0 or rules.need_width != 0) and not rules.wlen < 2:
         return False
     return not (rules.distance - 1 > MAX_REACH)  # NaN: no distance rule
+
+
+@_inline
+def minimum_only(rules):
+    """A ``prominence`` rule with a minimum only and no widths: decided on
+    the floors (:func:`prominent_dense`), most peaks without a walk."""
+    return (rules.need_width == 0 and rules.prominence_min == rules.prominence_min
+            and rules.prominence_max != rules.prominence_max)
 
 
 @_inline
@@ -264,6 +274,44 @@ def walk_pending(row, s, count, least):
 
 
 @_apart
+def measure_kept(row, rules, s, count, low):
+    """SciPy's ``prominence`` and ``width`` rules, exactly, on the kept
+    peaks among the ``count`` listed maxima (every maximum of the line);
+    ``low`` is the line's lowest sample. A ``width`` minimum first drops
+    the peaks whose width cannot reach it whatever their prominence
+    (:func:`~fastsmp.backends.peak_rules.width_bound`); the others walk the
+    floors from valley to valley
+    (:func:`~fastsmp.backends.peak_rules.valley_prominence`), then the line
+    (:func:`~fastsmp.backends.peak_rules.width`), as SciPy's walks do."""
+    line = row.reshape((1, row.size, 1))
+    heights = s.heights[PAD:PAD + count]
+    floors = s.floors[PAD:PAD + count + 1]
+    floor_at = s.floor_at[:count + 1]
+    screen = rules.need_width != 0 and rules.width_min == rules.width_min
+    bound = np.float64(low)
+    for t in range(count):
+        if s.kept[PAD + t] == 0:
+            continue
+        peak = s.at[PAD + t]
+        top = np.float64(heights[t])
+        if screen and _width_bound(line, 0, 0, peak, top - bound, rules.rel_height) < rules.width_min:
+            s.kept[PAD + t] = 0
+            continue
+        # the floors' last samples are the left bases, as SciPy's walk left
+        # finds them; a right base is the first sample of its floor
+        _, left_base, right_base = _valley_prominence(t, heights, count, floors, floor_at, floor_at, np.nan, low)
+        while row[right_base - 1] == row[right_base]:
+            right_base -= 1
+        prom = _top_minus_base(top, np.float64(row[left_base]), np.float64(row[right_base]))
+        if not _within(rules.prominence_min, rules.prominence_max, prom):
+            s.kept[PAD + t] = 0
+            continue
+        if rules.need_width != 0:
+            w, _, _, _ = _width(line, 0, 0, peak, prom, left_base, right_base, rules.rel_height)
+            s.kept[PAD + t] = np.uint8(_within(rules.width_min, rules.width_max, w))
+
+
+@_apart
 def select_line_dense(row, rules, filters, per_peak, s):
     """Every rule of SciPy's ``find_peaks`` on ``row`` (one line, float32 or
     float64, at least 3 samples) under rules that :func:`applies` allows:
@@ -317,9 +365,14 @@ def select_line_dense(row, rules, filters, per_peak, s):
     for k in range(PAD):
         at[PAD + count + k] = FAR
         h[PAD + count + k] = none
-    prominent = rules.need_prominence != 0 and rules.prominence_min > 0  # a prominence is never negative
+    exact = (rules.need_prominence != 0 or rules.need_width != 0) and not minimum_only(rules)
+    if exact and per_peak:
+        return -1  # the walks need every maximum in the list: the peak-by-peak path
+    low = line_min(row, s.lows)
+    # a minimum only: decided on the floors (a prominence is never negative)
+    prominent = rules.need_prominence != 0 and minimum_only(rules) and rules.prominence_min > 0
     if prominent:
-        prominent_dense(s, count, rules.prominence_min, line_min(row, s.lows))
+        prominent_dense(s, count, rules.prominence_min, low)
     if per_peak:  # the candidates, in place (the prominence flags travel along)
         size_ok = _within(rules.plateau_min, rules.plateau_max, 1.0)
         kept_ = 0
@@ -348,4 +401,9 @@ def select_line_dense(row, rules, filters, per_peak, s):
         passing = s.passing[PAD:PAD + count]
         for t in range(count):
             kept[t] &= passing[t]
+    elif exact:
+        floor_at = s.floor_at[:count + 1]
+        for t in range(count + 1):
+            floor_at[t] = turns_at[2 * t]
+        measure_kept(row, rules, s, count, low)
     return count
