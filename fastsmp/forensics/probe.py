@@ -438,7 +438,10 @@ def _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p):
         todo = np.flatnonzero(alive)
         if todo.size == 0 or oracle.left < todo.size * p.n:
             break
-        z = _zoom_factor(np.where(tent_alive[todo], snr[todo], 0.0), p.n, _fit_llr(slope[todo], parent_step[todo], p.n, sig[todo]))
+        # the tent's zoom while it keeps the tent informative at the next level, else the fit's
+        strong = tent_alive[todo] & (snr[todo] >= 2 * INFORMATIVE)
+        z = np.where(strong, _zoom_factor(snr[todo], p.n),
+                     _zoom_factor(np.where(tent_alive[todo], snr[todo], 0.0), p.n, _fit_llr(slope[todo], parent_step[todo], p.n, sig[todo])))
         center = current.t[0] + position[todo] * (2.0 / (p.n - 1))
         fine = lines.zoom(current, idx[todo], center, m[todo] / z)
         Yf = oracle(fine.points())
@@ -447,11 +450,12 @@ def _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p):
         ff = features.line_features(Vf, flf.value)
         sig[todo] = np.hypot(flf.noise, flf.quantum / math.sqrt(12.0))
         fit = features.shape_fit(Vf, sig[todo])
+        levels_spanned = np.ptp(Vf, axis=1) / np.maximum(flf.quantum, 1e-300)
         predicted = parent_pair[todo] * fine.step / parent_step[todo]  # a kink's tent mass at this step
         counts = tent_alive[todo] & (predicted >= INFORMATIVE * flf.value)
         fit_counts = _fit_llr(slope[todo], fine.step, p.n, sig[todo]) >= FIT_INFORMATIVE
         # rounding acts as noise only over many levels: a staircase of a few steps is no evidence
-        fit_counts &= np.ptp(Vf, axis=1) >= FIT_QUANTA * flf.quantum
+        fit_counts &= levels_spanned >= FIT_QUANTA
         ok_idx = todo[counts]
         if ok_idx.size:
             step_ratio = fine.step[counts] / coarse_step[ok_idx]
