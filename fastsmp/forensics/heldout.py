@@ -98,8 +98,9 @@ def aucs(rows, budgets=None):
 def bend_study(spreads=(0.01, 0.03, 0.1, 0.3, 1.0), beta=100.0, seeds=6, budgets=(4096, 16384), degradations=("float32",) + MIX):
     """When is a softplus bend of width ``1 / beta`` told from a kink?
 
-    One bend, ``f(x) = softplus_beta(x_0) + 0.3 x_1`` against its kink
-    ``max(x_0, 0) + 0.3 x_1``, probed on 16 examples whose pre-activation
+    One bend, ``f(x) = 2 + softplus_beta(x_0) + 0.3 x_1`` against its kink
+    ``2 + max(x_0, 0) + 0.3 x_1`` (the offset keeps float16's spacing at the
+    bend that of the output range, about ``2**-9``), probed on 16 examples whose pre-activation
     ``x_0`` has standard deviation ``s`` (the ``spreads``): the hinge's
     largest deviation from the bend is ``ln 2 / beta``, about
     ``ln 2 / (4 beta s)`` of the output range, and 8-bit outputs resolve
@@ -110,8 +111,8 @@ def bend_study(spreads=(0.01, 0.03, 0.1, 0.3, 1.0), beta=100.0, seeds=6, budgets
     from .bench.report import auc
     from .probe import probe
 
-    bend = lambda x: np.logaddexp(0.0, beta * x[:, 0]) / beta + 0.3 * x[:, 1]
-    kink = lambda x: np.maximum(x[:, 0], 0.0) + 0.3 * x[:, 1]
+    bend = lambda x: 2.0 + np.logaddexp(0.0, beta * x[:, 0]) / beta + 0.3 * x[:, 1]
+    kink = lambda x: 2.0 + np.maximum(x[:, 0], 0.0) + 0.3 * x[:, 1]
     out = {}
     for deg in degradations:
         for q in budgets:
