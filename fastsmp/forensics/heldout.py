@@ -95,35 +95,39 @@ def aucs(rows, budgets=None):
     return out
 
 
-def bend_study(spreads=(0.01, 0.03, 0.1, 0.3, 1.0), beta=100.0, seeds=6, budgets=(4096, 16384), degradations=("float32",) + MIX):
+def bend_study(slopes=(1.0, 0.3, 0.1, 0.03), beta=100.0, seeds=6, budgets=(4096, 16384), degradations=("float32",) + MIX):
     """When is a softplus bend of width ``1 / beta`` told from a kink?
 
-    One bend, ``f(x) = 2 + softplus_beta(x_0) + 0.3 x_1`` against its kink
-    ``2 + max(x_0, 0) + 0.3 x_1`` (the offset keeps float16's spacing at the
-    bend that of the output range, about ``2**-9``), probed on 16 examples whose pre-activation
-    ``x_0`` has standard deviation ``s`` (the ``spreads``): the hinge's
-    largest deviation from the bend is ``ln 2 / beta``, about
-    ``ln 2 / (4 beta s)`` of the output range, and 8-bit outputs resolve
-    ``1 / 255`` of it. Returns ``{(degradation, budget, s): AUC}`` of the
-    kink's scores against the bend's over ``seeds`` example sets (0.5: not
-    told apart; 1: always).
+    One bend of slope change ``c`` (the ``slopes``) on a ramp,
+    ``f(x) = 2 + c softplus_beta(x_0) + x_1``, against its kink
+    ``2 + c max(x_0, 0) + x_1``, probed on 16 Gaussian examples (both inputs
+    of spread 1; the offset keeps float16's spacing at the bend that of the
+    output range). The hinge's largest deviation from the bend is
+    ``delta = c ln 2 / beta``; the output range ``R`` is about ``3.5 + 2c``;
+    8-bit outputs round to ``R / 255``, the noise is ``1e-3 R``. Returns
+    ``{(degradation, budget, c): (AUC, delta / R)}``, the AUC of the kink's
+    scores against the bend's over ``seeds`` example sets (0.5: not told
+    apart; 1: always; a bend that the zoom resolves scores lower).
     """
     from .bench.report import auc
     from .probe import probe
 
-    bend = lambda x: 2.0 + np.logaddexp(0.0, beta * x[:, 0]) / beta + 0.3 * x[:, 1]
-    kink = lambda x: 2.0 + np.maximum(x[:, 0], 0.0) + 0.3 * x[:, 1]
     out = {}
-    for deg in degradations:
-        for q in budgets:
-            for spread in spreads:
+    for c in slopes:
+        bend = lambda x, c=c: 2.0 + c * np.logaddexp(0.0, beta * x[:, 0]) / beta + x[:, 1]
+        kink = lambda x, c=c: 2.0 + c * np.maximum(x[:, 0], 0.0) + x[:, 1]
+        ratio = []
+        for deg in degradations:
+            for q in budgets:
                 sc = {0: [], 1: []}
                 for seed in range(seeds):
-                    X = np.random.default_rng([seed, 5]).standard_normal((16, 2)) * [spread, 1.0]
+                    X = np.random.default_rng([seed, 5]).standard_normal((16, 2))
+                    y = kink(X)
+                    ratio.append(c * np.log(2.0) / beta / (y.max() - y.min()))
                     for j, f in enumerate((kink, bend)):
                         h, Xp = degrade(f, deg, X, seed=seed)
                         sc[j].append(probe(h, Xp, queries=q, seed=seed).score)
-                out[deg, q, spread] = auc(sc[0], sc[1])
+                out[deg, q, c] = (auc(sc[0], sc[1]), float(np.mean(ratio)))
     return out
 
 
@@ -137,12 +141,13 @@ def main(argv=None):
     budgets = tuple(int(b) for b in args.budgets.split(","))
     if args.bend:
         res = bend_study(budgets=budgets)
-        spreads = sorted({k[2] for k in res})
-        print("AUC, kink against softplus beta=100, by the pre-activation's spread s over the examples")
-        print("| degradation | queries | " + " | ".join(f"s={v:g}" for v in spreads) + " |")
-        print("|---|---|" + "---|" * len(spreads))
+        slopes = list(dict.fromkeys(k[2] for k in res))
+        first = next(iter(res))[:2]
+        print("AUC, kink against softplus beta=100 on a ramp, by the bend's slope change c (delta = c ln2 / beta)")
+        print("| degradation | queries | " + " | ".join(f"c={c:g}: delta/R={res[first + (c,)][1]:.1e}" for c in slopes) + " |")
+        print("|---|---|" + "---|" * len(slopes))
         for deg, q in dict.fromkeys((k[0], k[1]) for k in res):
-            print(f"| {deg} | {q} | " + " | ".join(f"{res[deg, q, v]:.2f}" for v in spreads) + " |")
+            print(f"| {deg} | {q} | " + " | ".join(f"{res[deg, q, c][0]:.2f}" for c in slopes) + " |")
         return 0
     t = time.perf_counter()
     rows = scores(args.functions, args.seed, budgets)
