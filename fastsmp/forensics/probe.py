@@ -12,6 +12,11 @@ and weigh the evidence for kinks.
    more and more samples and its tent's mass falls with the step squared
    (exponent 2); a jump keeps its mass (exponent 0). A level counts only if a
    kink's tent would still stand clear of that line's noise floor there.
+   Past that level the chain goes on on the shape fit
+   (:func:`.features.shape_fit`, a hinge against a cubic over every sample of
+   the line), zooming as far as keeps a kink of the measured slope change
+   :data:`FIT_INFORMATIVE` above the cubic; the finest such level's ratio is
+   the chain's shape evidence (:func:`.calibration.fit_evidence`).
 4. Over all coarse lines together, the growth of the mean squared second
    difference with the subsampling (:mod:`.scaling`): ``m**3`` for kinks,
    ``m**4`` for smooth functions, even where single kinks drown in noise.
@@ -20,8 +25,9 @@ and weigh the evidence for kinks.
    (slanted hyperplanes); with the chains' jumps, the confounder test of
    :mod:`.network` (after the score, which it does not change).
 6. The score (:mod:`.calibration`) adds the chains' mean evidence (the
-   exponent and concentration at the finest level that counts) and the
-   pooled exponent's, weighted by the share of chains that found nothing;
+   exponent and concentration at the finest level that counts, and the
+   shape fit) and the pooled exponent's (in full if no chain found
+   anything, else a quarter of it);
    the verdict compares it with thresholds calibrated on
    random smooth and kinked functions.
 """
