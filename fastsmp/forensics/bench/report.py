@@ -220,9 +220,9 @@ MISS_NOTES = {
        "steps, 6 noise sigmas of a second difference) or, past that, when a hinge beats a cubic over every "
        "sample of a zoom line (a hinge coefficient of about 15 error sigmas). A softplus beta=100 bend differs "
        "from its kink by at most delta = c ln2 / beta (c its slope change); `python -m fastsmp.forensics.heldout "
-       "--bend` measures that the probe tells the two apart on 8-bit outputs once delta is about 0.4 of a "
-       "quantisation step and under 1e-3 noise once it is about 1.7 noise sigmas (partly from 0.5 at 16,384 "
-       "queries). The bends of a network whose units each carry a small part of the output range lie far "
+       "--bend` measures that the probe tells the two apart on 8-bit outputs, partly, with delta at 0.44 of a "
+       "quantisation step (not at 0.14), and under 1e-3 noise with delta at 1.7 noise sigmas (partly at 0.53 "
+       "with 16,384 queries). The bends of a network whose units each carry a small part of the output range lie far "
        "below that: they are kinks at every scale such outputs allow, and a calibrated detector cannot call them "
        "smooth. Hardswish is piecewise quadratic with kinks only at |z| = 3; its chains often follow the "
        "quadratic stretches.",
