@@ -15,13 +15,15 @@ One module per concern:
 - :mod:`.noise`: the noise floor measured from the outputs (noise, rounding,
   quantisation);
 - :mod:`.features`: second differences, tents, concentration, peaks and SMP
-  with fastsmp's kernels;
+  with fastsmp's kernels; the hinge-against-cubic shape fit;
 - :mod:`.scaling`: the pooled multi-scale exponent of the mean squared
   second difference (the evidence left when outputs are coarse or noisy);
 - :mod:`.probe`: :func:`probe`, the zoom chains and :class:`Evidence`;
 - :mod:`.calibration`: the score, the verdict and its frozen thresholds;
   :mod:`.null` and :mod:`.calibrate` the random functions and the script
-  that produced them;
+  that produced them; :mod:`.heldout` the degraded-output study on
+  synthetic functions (where changes are designed) and the softplus-bend
+  resolution study;
 - :mod:`.degrade`: degraded outputs (float16, quantisation, noise, unknown
   step) for the benchmark and the calibration;
 - :mod:`.plot`: :meth:`Evidence.plot`;

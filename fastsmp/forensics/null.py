@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["random_smooth", "random_kinked", "random_confounder", "random_network", "CONFOUNDERS"]
+__all__ = ["random_smooth", "random_kinked", "random_confounder", "random_network", "random_activation_network", "CONFOUNDERS", "ACTIVATIONS"]
 
 
 def random_smooth(dim, rng):
@@ -139,6 +139,49 @@ def random_network(dim, rng):
         for Wi, bi in zip(W, b):
             z = h @ Wi + bi
             h = np.where(z > 0, z, slope * z)
+        return h @ out
+
+    return f
+
+
+#: activations of :func:`random_activation_network`: name -> (function, kinked?)
+ACTIVATIONS = {
+    "relu": (lambda z: np.maximum(z, 0.0), True),
+    "hardswish": (lambda z: z * np.clip(z + 3.0, 0.0, 6.0) / 6.0, True),
+    "relu6": (lambda z: np.clip(z, 0.0, 6.0), True),
+    "hardtanh": (lambda z: np.clip(z, -1.0, 1.0), True),
+    "tanh": (np.tanh, False),
+    "gelu": (lambda z: z / (1.0 + np.exp(-1.702 * z)), False),
+    "softplus1": (lambda z: np.logaddexp(0.0, z), False),
+    "softplus10": (lambda z: np.logaddexp(0.0, 10.0 * z) / 10.0, False),
+    "softplus100": (lambda z: np.logaddexp(0.0, 100.0 * z) / 100.0, False),
+}
+
+
+def random_activation_network(dim, rng, activation):
+    """A random (untrained) MLP with one of :data:`ACTIVATIONS`: 1-3 hidden
+    layers of 8-128 units, He-scaled Gaussian weights. Held-out generators
+    for the degraded-output study (:mod:`.resolve`): smooth activations
+    (tanh, a GELU, softplus with beta 1, 10, 100) and kinked ones unlike
+    :func:`random_network` (Hardswish, ReLU6, Hardtanh).
+
+    Examples
+    --------
+    >>> random_activation_network(3, np.random.default_rng(0), "softplus100")(np.zeros((2, 3))).shape
+    (2,)
+    """
+    act = ACTIVATIONS[activation][0]
+    depth = int(rng.integers(1, 4))
+    width = int(rng.choice([8, 16, 32, 64, 128]))
+    sizes = [dim] + [width] * depth
+    W = [rng.standard_normal((a, b)) * np.sqrt(2.0 / a) for a, b in zip(sizes[:-1], sizes[1:])]
+    b = [rng.standard_normal(s) * 0.5 for s in sizes[1:]]
+    out = rng.standard_normal(width) / np.sqrt(width)
+
+    def f(x):
+        h = x.reshape(len(x), -1)
+        for Wi, bi in zip(W, b):
+            h = act(h @ Wi + bi)
         return h @ out
 
     return f

@@ -12,6 +12,11 @@ and weigh the evidence for kinks.
    more and more samples and its tent's mass falls with the step squared
    (exponent 2); a jump keeps its mass (exponent 0). A level counts only if a
    kink's tent would still stand clear of that line's noise floor there.
+   Past that level the chain goes on on the shape fit
+   (:func:`.features.shape_fit`, a hinge against a cubic over every sample of
+   the line), zooming as far as keeps a kink of the measured slope change
+   :data:`FIT_INFORMATIVE` above the cubic; the finest such level's ratio is
+   the chain's shape evidence (:func:`.calibration.fit_evidence`).
 4. Over all coarse lines together, the growth of the mean squared second
    difference with the subsampling (:mod:`.scaling`): ``m**3`` for kinks,
    ``m**4`` for smooth functions, even where single kinks drown in noise.
@@ -20,8 +25,9 @@ and weigh the evidence for kinks.
    (slanted hyperplanes); with the chains' jumps, the confounder test of
    :mod:`.network` (after the score, which it does not change).
 6. The score (:mod:`.calibration`) adds the chains' mean evidence (the
-   exponent and concentration at the finest level that counts) and the
-   pooled exponent's, weighted by the share of chains that found nothing;
+   exponent and concentration at the finest level that counts, and the
+   shape fit) and the pooled exponent's (in full if no chain found
+   anything, else a quarter of it);
    the verdict compares it with thresholds calibrated on
    random smooth and kinked functions.
 """
@@ -58,6 +64,11 @@ SELECT_ALIGN = (INFORMATIVE, 0.3)
 ALIGN_TOLERANCE = 0.02
 #: the most tents the alignment test tests on one pair of lines
 ALIGN_TENTS = 4
+#: a zoom level counts for the shape fit if a kink's hinge would beat the cubic by this
+#: log-likelihood ratio there (:func:`.features.shape_fit`)
+FIT_INFORMATIVE = 10.0
+#: ... and if the line spans this many rounding or quantisation steps
+FIT_QUANTA = 8.0
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,15 @@ class Candidate:
     evidence: float
     #: (step, tent mass, concentration) at the coarse line and at each level that counted
     history: tuple = ()
+    #: (step, hinge-against-cubic ratio) at each level that counted for the shape fit
+    fits: tuple = ()
+    #: the shape fit's part of ``evidence`` (:func:`.calibration.fit_evidence`)
+    shape: float = 0.0
+
+    @property
+    def informative(self):
+        """Whether any zoom level counted, for the tent or for the shape fit."""
+        return self.levels > 0 or len(self.fits) > 0
 
 
 @dataclass
@@ -304,7 +324,7 @@ def probe(f, X, queries=4096, seed=0, batch_size=1024):
     # is the most confident
     fits = [scaling.pooled_exponent(V[comp == c]) for c in range(k)]
     fit = max(fits, key=lambda s: s.confidence)
-    informative = float(np.mean([c.levels > 0 for c in candidates])) if candidates else 0.0
+    informative = float(np.mean([c.informative for c in candidates])) if candidates else 0.0
     score = calibration.score([c.evidence for c in candidates], calibration.scaling_evidence(fit.alpha, fit.confidence), informative)
     informative = [c for c in candidates if c.levels > 0]
     exponent = float(np.median([c.exponent for c in informative])) if informative else float("nan")
@@ -371,14 +391,35 @@ def _scales(V, bits, grids, sigma, n):
     return out
 
 
-def _zoom_factor(snr, n):
+def _zoom_factor(snr, n, llr=None):
     """How much finer the next line is: as fine as keeps a kink's tent
-    :data:`INFORMATIVE` floors high, between 2 and ``(n - 1) / 4``."""
-    return np.clip(snr / (4 * INFORMATIVE), 2.0, (n - 1) / 4.0)
+    :data:`INFORMATIVE` floors high or (``llr``: the hinge fit a kink would
+    give on a line as fine as the parent) its shape fit twice
+    :data:`FIT_INFORMATIVE`, between 2 and ``(n - 1) / 4``."""
+    z = snr / (4 * INFORMATIVE)
+    if llr is not None:  # the fit's ratio falls with the square of the window
+        z = np.maximum(z, np.sqrt(np.maximum(llr, 0.0) / (2 * FIT_INFORMATIVE)))
+    return np.clip(z, 2.0, (n - 1) / 4.0)
+
+
+def _fit_llr(slope, step, n, sig):
+    """The hinge-against-cubic ratio (:func:`.features.shape_fit`) a kink of
+    slope change ``slope`` would give on a line of ``n`` samples ``step``
+    apart, with error ``sig``."""
+    c = slope * step * (n - 1) / 4.0  # its |t - t0| coefficient on t in [-1, 1]
+    with np.errstate(over="ignore"):  # a kink on exact outputs: inf
+        return features.HINGE_KAPPA * n * c * c / (2.0 * np.maximum(np.square(sig), 1e-300))
 
 
 def _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p):
-    """Follow each chosen tent down the zoom levels."""
+    """Follow each chosen tent down the zoom levels.
+
+    A level counts for the tent (exponent, concentration) while a kink's
+    tent would stand :data:`INFORMATIVE` floors high there, and for the
+    shape fit (:func:`.features.shape_fit`) while a kink's hinge would stand
+    :data:`FIT_INFORMATIVE` above the cubic; the chain goes on while either
+    counts, centred on the tent where it counts, else on the fitted hinge.
+    """
     line = chosen // k
     comp = chosen % k
     current = coarse
@@ -390,24 +431,37 @@ def _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p):
     coarse_step = coarse.step[line] * m
     parent_step = coarse_step.copy()
     parent_pair = coarse_pair.copy()
+    slope = coarse_pair / coarse_step  # the slope change of a kink with this tent
+    sig = np.hypot(sigma[comp], grids[comp] / math.sqrt(12.0))  # refined with each level's floor
+    tent_alive = np.ones(chosen.size, dtype=bool)
     alive = np.ones(chosen.size, dtype=bool)
     levels = np.zeros(chosen.size, dtype=np.int64)
     exponent = np.full(chosen.size, np.nan)
     concentration = np.full(chosen.size, np.nan)
     history = [[(float(coarse_step[i]), float(coarse_pair[i]), float(scales.concentration[chosen[i]]))] for i in range(chosen.size)]
+    fits = [[] for _ in range(chosen.size)]
     for _ in range(p.levels):
         todo = np.flatnonzero(alive)
         if todo.size == 0 or oracle.left < todo.size * p.n:
             break
-        z = _zoom_factor(snr[todo], p.n)
+        # the tent's zoom while it keeps the tent informative at the next level, else the fit's
+        strong = tent_alive[todo] & (snr[todo] >= 2 * INFORMATIVE)
+        z = np.where(strong, _zoom_factor(snr[todo], p.n),
+                     _zoom_factor(np.where(tent_alive[todo], snr[todo], 0.0), p.n, _fit_llr(slope[todo], parent_step[todo], p.n, sig[todo])))
         center = current.t[0] + position[todo] * (2.0 / (p.n - 1))
         fine = lines.zoom(current, idx[todo], center, m[todo] / z)
         Yf = oracle(fine.points())
         Vf = _rows(Yf, todo.size, p.n)[np.arange(todo.size) * k + comp[todo]]
         flf = noise.line_floor(Vf, bits, grids[comp[todo]], sigma[comp[todo]])
         ff = features.line_features(Vf, flf.value)
+        sig[todo] = np.hypot(flf.noise, flf.quantum / math.sqrt(12.0))
+        fit = features.shape_fit(Vf, sig[todo])
+        levels_spanned = np.ptp(Vf, axis=1) / np.maximum(flf.quantum, 1e-300)
         predicted = parent_pair[todo] * fine.step / parent_step[todo]  # a kink's tent mass at this step
-        counts = predicted >= INFORMATIVE * flf.value
+        counts = tent_alive[todo] & (predicted >= INFORMATIVE * flf.value)
+        fit_counts = _fit_llr(slope[todo], fine.step, p.n, sig[todo]) >= FIT_INFORMATIVE
+        # rounding acts as noise only over many levels: a staircase of a few steps is no evidence
+        fit_counts &= levels_spanned >= FIT_QUANTA
         ok_idx = todo[counts]
         if ok_idx.size:
             step_ratio = fine.step[counts] / coarse_step[ok_idx]
@@ -417,14 +471,19 @@ def _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p):
             levels[ok_idx] += 1
             for j, i in enumerate(ok_idx):
                 history[i].append((float(fine.step[counts][j]), float(mass[j]), float(ff.concentration[counts][j])))
+        for j in np.flatnonzero(fit_counts):
+            fits[todo[j]].append((float(fine.step[j]), float(fit.llr[j])))
+        tent_alive[todo] = counts
         alive[:] = False
-        alive[ok_idx] = True
-        # the next level zooms on the tent found at this one, on this line
+        alive[todo[counts | fit_counts]] = True
+        # the next level zooms on the tent found at this one, on this line (on the hinge where the tent sank)
         idx[todo] = np.arange(todo.size)
         m[todo] = 1.0
-        position[todo] = ff.position
+        position[todo] = np.where(counts, ff.position, fit.position)
         parent_pair[todo] = ff.pair
         parent_step[todo] = fine.step
+        # the slope change: from the tent while it counts, else from the hinge's coefficient
+        slope[todo] = np.where(counts, ff.pair / fine.step, np.where(fit_counts, 4.0 * fit.amplitude / (fine.step * (p.n - 1)), slope[todo]))
         snr[todo] = np.divide(ff.pair, flf.value)
         current = fine
     out = []
@@ -433,8 +492,11 @@ def _zoom_chains(oracle, coarse, scales, chosen, k, bits, grids, sigma, p):
         masses = np.maximum(np.array([h[1] for h in history[i]]), 1e-300)
         local = np.diff(np.log(masses)) / np.diff(np.log(steps))
         decades = float(np.log10(steps[0] / steps[-1]))
+        evidence = calibration.chain_evidence(levels[i], exponent[i], concentration[i], local, decades)
+        jump = levels[i] > 0 and exponent[i] < network.JUMP_BELOW
+        shape = 0.0 if jump else calibration.fit_evidence([f[1] for f in fits[i]])
         out.append(Candidate(int(line[i]), int(comp[i]), int(levels[i]), float(exponent[i]), float(concentration[i]),
-                             calibration.chain_evidence(levels[i], exponent[i], concentration[i], local, decades), tuple(history[i])))
+                             evidence + shape, tuple(history[i]), tuple(fits[i]), shape))
     return out
 
 
