@@ -172,6 +172,32 @@ def run_case(key, title, shape, axis, op):
     return row
 
 
+def peak_rules_case(case, scipy_lines=64):
+    """Issue 18 on the GPU: ``find_peaks`` with SciPy's other rules (bench
+    cases h-k, 4096 x 4096 float32) on a torch CUDA tensor: seconds per call,
+    the SciPy loop's seconds scaled from ``scipy_lines`` lines, the cpu
+    backend's seconds on the same array, and whether the masks agree."""
+    import time
+
+    import scipy.signal
+
+    host = case.make()
+    x = torch.from_numpy(host).cuda()
+    rules = dict(case.rules)
+    fn = lambda: fastsmp.find_peaks(x, axis=case.axis, backend="cuda", **rules)  # noqa: E731
+    seconds = stream_time(fn, calls=5)
+    lines = np.moveaxis(host, case.axis, -1)
+    start = time.perf_counter()
+    for line in lines[:scipy_lines]:
+        scipy.signal.find_peaks(line, **rules)
+    scipy_s = (time.perf_counter() - start) * lines.shape[0] / scipy_lines
+    start = time.perf_counter()
+    want = fastsmp.find_peaks(host, axis=case.axis, backend="cpu", **rules)
+    cpu_s = time.perf_counter() - start
+    agrees = np.array_equal(fn().cpu().numpy(), want)
+    return seconds, scipy_s, cpu_s, agrees
+
+
 def sweep(shape, axis):
     """Kernel time of smp for each launch configuration (stream timing)."""
     g = torch.Generator(device="cuda").manual_seed(1)
@@ -305,6 +331,20 @@ def main():
             ok = False
             lines.append(f"| {key} | {title} | error: {type(exc).__name__}: {exc} |")
             print(lines[-1], file=sys.stderr, flush=True)
+    lines += ["", "SciPy's other rules (issue 18), 4096 x 4096 f32, find_peaks on the cuda backend:", "",
+              "| case | rules | axis | ms/call | vs SciPy loop | vs cpu backend (this machine) | agrees with cpu |",
+              "|---|---|---|---|---|---|---|"]
+    for key in "hijk":
+        case = bench.CASES_BY_NAME[key]
+        try:
+            t, scipy_s, cpu_s, agrees = peak_rules_case(case)
+            lines.append(f"| {key} | {dict(case.rules)} | {case.axis} | {t * 1e3:.2f} | {scipy_s / t:.0f}x |"
+                         f" {cpu_s / t:.1f}x | {'yes' if agrees else 'NO'} |")
+            ok &= agrees
+        except Exception as exc:
+            ok = False
+            lines.append(f"| {key} | error: {type(exc).__name__}: {exc} |")
+        print(lines[-1], flush=True)
     try:
         scan_s, bare_s, hooked = scan_overhead()
         lines += ["", f"scan_model, ResNet-style CNN, batch 64 x 3 x 112 x 112, 8 batches, {hooked} layers hooked: "

@@ -10,7 +10,9 @@
 #      8192 x 8192 and larger against torch.sum (the ceiling there), the same
 #      SMP in torch ops, cupyx.scipy.signal.find_peaks in a loop, the host
 #      time per call, scan_model on a ResNet-style CNN against the bare
-#      forward, and a sweep of launch configurations (threads, stretch),
+#      forward, SciPy's other peak rules (cases h-k: find_peaks with
+#      distance, prominence, width) against the SciPy loop and the cpu
+#      backend, and a sweep of launch configurations (threads, stretch),
 # and writes the logs and a Markdown results table to $OUT (default
 # bench/gpu_results). Budget: under 6 minutes, so one lease can run it twice.
 set -uo pipefail

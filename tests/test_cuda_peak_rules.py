@@ -123,7 +123,7 @@ def test_distance_select_on_a_table(monkeypatch):
     heights = rng.integers(0, 4, peaks.size).astype(np.float64)
     for distance in (2.0, 5.0, 13.0):
         keep = cuda_selection.full(peaks.size, np.uint8, 1)
-        cuda_distance.select(offsets, cuda_selection.to_device(offsets), cuda_selection.to_device(peaks),
+        cuda_distance.select(cuda_selection, offsets, cuda_selection.to_device(offsets), cuda_selection.to_device(peaks),
                              cuda_selection.to_device(heights), keep, distance)
         expected = np.ones(peaks.size, np.uint8)
         order = peak_table.order_by_height(heights, offsets)

@@ -46,7 +46,7 @@ from typing import NamedTuple
 import numba
 import numpy as np
 
-from ..peak_rules import keep_peak, prominence, top_minus_base, valley_prominence, width, width_bound, within
+from ..peak_rules import keep_peak, prominence, top_minus_base, valley_prominence, width, within
 
 _keep_peak = keep_peak.cpu
 _within = within.cpu
@@ -54,11 +54,13 @@ _prominence = prominence("cpu")
 _valley_prominence = valley_prominence("cpu")
 _top_minus_base = top_minus_base.cpu
 _width = width.cpu
-_width_bound = width_bound.cpu
 
 _inline = numba.njit(inline="always", cache=True, nogil=True)
 # functions apart: inlined into a larger one, their loops stop vectorising
 _apart = numba.njit(cache=True, nogil=True)
+# ... and one whose divisions may meet a zero it then ignores: IEEE results, no
+# test of the divisor per division (which would keep the loop from vectorising)
+_divide = numba.njit(cache=True, nogil=True, error_model="numpy")
 
 #: the widest ``distance`` reach (``distance - 1`` samples) decided here
 MAX_REACH = 16
@@ -273,6 +275,36 @@ def walk_pending(row, s, count, least):
             s.passing[t] = np.uint8(prom >= least)
 
 
+@_divide
+def screen_widths(row, rules, s, count, low):
+    """Clear ``s.kept`` at the listed peaks whose width cannot reach
+    ``rules.width_min`` whatever their prominence: where both neighbours lie
+    below the width's height at the largest prominence possible (``top -
+    low``), the width interpolated between them bounds the width (SciPy's
+    walks stop there or nearer;
+    :func:`~fastsmp.backends.peak_rules.width_bound`, the same arithmetic,
+    here several peaks at a time)."""
+    at = s.at[PAD:PAD + count]
+    heights = s.heights[PAD:PAD + count]
+    kept = s.kept[PAD:PAD + count]
+    befores = s.spare[PAD:PAD + count]  # the neighbours, gathered first: the loop
+    afters = s.nearby[PAD:PAD + count]  # after them vectorises
+    for t in range(count):
+        befores[t] = row[at[t] - 1]
+        afters[t] = row[at[t] + 1]
+    least = np.float64(low)
+    for t in range(count):
+        peak = at[t]
+        top = np.float64(heights[t])
+        height = top - (top - least) * rules.rel_height
+        before = np.float64(befores[t])
+        after = np.float64(afters[t])
+        below = (before < height) & (after < height)
+        left_ip = np.float64(peak - 1) + (height - before) / (top - before)
+        right_ip = np.float64(peak + 1) - (height - after) / (top - after)
+        kept[t] &= np.uint8(not (below & (right_ip - left_ip < rules.width_min)))
+
+
 @_apart
 def measure_kept(row, rules, s, count, low):
     """SciPy's ``prominence`` and ``width`` rules, exactly, on the kept
@@ -287,16 +319,13 @@ def measure_kept(row, rules, s, count, low):
     heights = s.heights[PAD:PAD + count]
     floors = s.floors[PAD:PAD + count + 1]
     floor_at = s.floor_at[:count + 1]
-    screen = rules.need_width != 0 and rules.width_min == rules.width_min
-    bound = np.float64(low)
+    if rules.need_width != 0 and rules.width_min == rules.width_min:
+        screen_widths(row, rules, s, count, low)
     for t in range(count):
         if s.kept[PAD + t] == 0:
             continue
         peak = s.at[PAD + t]
         top = np.float64(heights[t])
-        if screen and _width_bound(line, 0, 0, peak, top - bound, rules.rel_height) < rules.width_min:
-            s.kept[PAD + t] = 0
-            continue
         # the floors' last samples are the left bases, as SciPy's walk left
         # finds them; a right base is the first sample of its floor
         _, left_base, right_base = _valley_prominence(t, heights, count, floors, floor_at, floor_at, np.nan, low)

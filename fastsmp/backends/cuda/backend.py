@@ -58,6 +58,7 @@ class LaunchConfig:
 #: the launch configuration every call uses (tests shrink it, so that
 #: plateaus cross stretches and blocks under the simulator)
 config = LaunchConfig()
+peak_selection.launch_config = lambda: config  # read at each call: tests rebind ``config``
 
 
 def _kernels(threads):

@@ -50,10 +50,9 @@ UNDECIDED, KEPT, REMOVED = 0, 1, 2
 
 
 @functools.lru_cache(maxsize=None)
-def _kernels():
-    from .selection import line_of
-
-    find_line = line_of()
+def _kernels(find_line):
+    """The kernels, built on first use around ``find_line`` (the selection
+    module's ``line_of()``: the line of a table entry)."""
     keep_distant_ = keep_distant.cuda
 
     @cuda.jit
@@ -111,11 +110,11 @@ def priorities(order, offsets):
     return priority
 
 
-def select(offsets, device_offsets, peaks, heights, keep, distance):
+def select(k, offsets, device_offsets, peaks, heights, keep, distance):
     """Clear ``keep`` (all set on entry) at the peaks SciPy's ``distance``
-    rule removes; ``offsets`` the table's line offsets on the host."""
-    from . import selection as k
-
+    rule removes; ``offsets`` the table's line offsets on the host, ``k``
+    the kernel module that calls this (:mod:`.selection`: its arrays,
+    fills and launch configuration; this module does not import it)."""
     total = int(offsets[-1])
     lines = offsets.size - 1
     if total == 0:
@@ -125,7 +124,7 @@ def select(offsets, device_offsets, peaks, heights, keep, distance):
     state = k.full(total, np.uint8, UNDECIDED)
     open_ = k.full(lines, np.uint8, 1)  # the lines that hold undecided peaks (after the last round)
     any_open = k.empty(1, np.uint8)
-    kernels = _kernels()
+    kernels = _kernels(k.line_of())
     threads = k._config()[0]
     for _ in range(ROUNDS):
         k._fill(open_, 0)

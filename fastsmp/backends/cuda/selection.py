@@ -34,6 +34,7 @@ module global: the simulator swaps it inside kernels.
 from __future__ import annotations
 
 import functools
+import sys
 from typing import NamedTuple
 
 import numpy as np
@@ -53,11 +54,16 @@ from .walkers import MAX_STRETCH, Stretches, _place
 THREADS = 128
 
 
+#: the backend's launch configuration, read at every call (tests shrink it):
+#: the backend sets this when it imports this module, which does not import
+#: the backend
+launch_config = None
+
+
 def _config():
     """``(threads per block, stretch length)`` of the backend's
-    :class:`~.backend.LaunchConfig` (tests shrink it)."""
-    from .backend import config  # the backend imports this module
-
+    :class:`~.backend.LaunchConfig`."""
+    config = launch_config()
     return config.threads, max(1, min(config.stretch, MAX_STRETCH))
 
 
@@ -289,7 +295,7 @@ def select_by_distance(offsets, device_offsets, peaks, heights, keep, distance):
     """The ``distance`` rule (:func:`.distance.select`), in the order of
     :func:`fastsmp.backends.peak_table.order_by_height` sorted on the host
     (a GPU sort would not break ties as ``numpy.argsort`` does)."""
-    _distance.select(offsets, device_offsets, peaks, heights, keep, distance)
+    _distance.select(sys.modules[__name__], offsets, device_offsets, peaks, heights, keep, distance)
 
 
 class Segments(NamedTuple):
