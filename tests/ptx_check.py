@@ -74,7 +74,7 @@ try:
         "distance_round": (i1, i1, i1, f64, arr(u8, 1), arr(u8, 1), arr(u8, 1), arr(u8, 1)),
         "finish_lines": (i1, i1, i1, arr(u8, 1), f64, arr(u8, 1)),
     }
-    peak_kernels = {**selection._kernels(), **distance._kernels()}
+    peak_kernels = {**selection._kernels(), **distance._kernels(selection.line_of())}
     for name, sig in table.items():
         ptx, _ = cuda.compile_ptx(peak_kernels[name].py_func, sig, cc=(9, 0))
         print("peak_table." + name, ptx.count("fma.rn.f32") + ptx.count("fma.rn.f64") + ptx.count(".ftz")
