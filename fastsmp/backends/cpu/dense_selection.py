@@ -88,6 +88,7 @@ class DenseScratch(NamedTuple):
     heights: np.ndarray  #: list, the line's dtype: their heights, ``-inf`` where out of play
     floors: np.ndarray  #: list: the lowest sample between a maximum and the one before (the line's start)
     floor_at: np.ndarray  #: int64, from 0: the last position of each floor (widths only)
+    walk_at: np.ndarray  #: int64, from 0: the kept peaks that walk (widths only)
     spare: np.ndarray  #: list: the heights still in play in a ``distance`` pass
     nearby: np.ndarray  #: list: the highest in play within reach
     near: np.ndarray  #: uint8, ``(PAD, list)``: entry ``t + k`` within reach of entry ``t``
@@ -112,7 +113,7 @@ def dense_scratch(n, like):
         return np.full(m, -np.inf, like.dtype)
 
     return DenseScratch(np.zeros(n, np.uint8), np.empty(n, np.int64), np.empty(n, like.dtype), at, lists(), lists(),
-                        np.empty(m, np.int64), lists(),
+                        np.empty(m, np.int64), np.empty(m, np.int64), lists(),
                         lists(), np.zeros((PAD, m), np.uint8), ones(), ones(), ones(), ones(),
                         np.empty(LANES, like.dtype))
 
@@ -321,9 +322,12 @@ def measure_kept(row, rules, s, count, low):
     floor_at = s.floor_at[:count + 1]
     if rules.need_width != 0 and rules.width_min == rules.width_min:
         screen_widths(row, rules, s, count, low)
-    for t in range(count):
-        if s.kept[PAD + t] == 0:
-            continue
+    walks = 0
+    for t in range(count):  # the kept ones listed first: no branch per maximum
+        s.walk_at[walks] = t
+        walks += np.int64(s.kept[PAD + t] != 0)
+    for u in range(walks):
+        t = s.walk_at[u]
         peak = s.at[PAD + t]
         top = np.float64(heights[t])
         # the floors' last samples are the left bases, as SciPy's walk left
