@@ -445,7 +445,7 @@ def select_task(x, task, groups, outer, n, inner, rules, filters, lanes, dense, 
         i0 = 0
         width = min(lanes, outer - o)
     rows = np.empty((1, n, 1))
-    s = line_scratch(n)
+    s = line_scratch(3 if dense else n)  # grown for the first line the vector path gives back
     d = dense_scratch(n, x)
     gathered = np.empty((width if column else 0, n), x.dtype)
     marks = np.zeros((width if column and mask.size > 0 else 0, n), np.bool_)
@@ -484,6 +484,8 @@ def select_task(x, task, groups, outer, n, inner, rules, filters, lanes, dense, 
         if not column and mask.size > 0:
             for j in range(n):
                 mask[line * n + j] = False
+        if s.steps.size < n:
+            s = line_scratch(n)
         c = select_line(rows, 0, rules, filters, s)
         if c < 0:
             deferred[line] = True
