@@ -125,10 +125,10 @@ def select(k, offsets, device_offsets, peaks, heights, keep, distance):
     open_ = k.full(lines, np.uint8, 1)  # the lines that hold undecided peaks (after the last round)
     any_open = k.empty(1, np.uint8)
     kernels = _kernels(k.line_of())
-    threads = k._config()[0]
+    threads = k.launch_shape()[0]
     for _ in range(ROUNDS):
-        k._fill(open_, 0)
-        k._fill(any_open, 0)
+        k.fill(open_, 0)
+        k.fill(any_open, 0)
         on_stream(kernels["distance_round"], max(1, -(-total // threads)), threads)(
             device_offsets, peaks, priority, distance, state, keep, open_, any_open)
         if not k.to_host(any_open)[0]:

@@ -60,7 +60,7 @@ THREADS = 128
 launch_config = None
 
 
-def _config():
+def launch_shape():
     """``(threads per block, stretch length)`` of the backend's
     :class:`~.backend.LaunchConfig`."""
     config = launch_config()
@@ -70,7 +70,7 @@ def _config():
 def units(n):
     """Stretches per line of ``n`` samples (the table's units while it is
     filled, :func:`fastsmp.backends.peak_table._filled`)."""
-    return max(1, -(-n // _config()[1]))
+    return max(1, -(-n // launch_shape()[1]))
 
 
 @functools.lru_cache(maxsize=None)
@@ -235,7 +235,7 @@ def _launch(name, threads_for, *args, threads=None):
     """``name`` over ``threads_for`` threads (none launched for 0)."""
     if threads_for <= 0:
         return
-    threads = threads or _config()[0]
+    threads = threads or launch_shape()[0]
     on_stream(_kernels()[name], max(1, -(-threads_for // threads)), threads)(*args)
 
 
@@ -243,7 +243,7 @@ def _stretches(shape):
     """The :class:`~.walkers.Stretches` of a ``(outer, n, inner)`` line view
     (``units(n)`` a line) and their number."""
     outer, n, inner = shape
-    length = _config()[1]
+    length = launch_shape()[1]
     count = units(n)
     return Stretches(outer, n, inner, length, count, 0), outer * count * inner
 
@@ -282,7 +282,7 @@ def floored_lines(v, rtol, a, finite):
     by stretch."""
     if finite.size == 0:
         return
-    _fill(finite, True)
+    fill(finite, True)
     stretches, total = _stretches(v.shape)
     _launch("floored_stretches", total, v, stretches, rtol, a, finite)
 
@@ -312,7 +312,7 @@ class Segments(NamedTuple):
 def segments(offsets):
     """The :class:`Segments` of a table whose line offsets (host) are
     ``offsets``."""
-    length = _config()[1]
+    length = launch_shape()[1]
     sizes = np.diff(offsets)
     per_line = -(-sizes // length)
     seg_offsets = np.zeros(sizes.size + 1, np.int64)
@@ -378,15 +378,16 @@ def empty(shape, dtype):
     return device_array(shape, dtype)
 
 
-def _fill(dev, value):
+def fill(dev, value):
+    """Set every element of the device array ``dev`` to ``value``."""
     if dev.size:
-        fill = kernels(THREADS)["fill"]  # the backend's own
-        on_stream(fill, max(1, -(-dev.size // THREADS)), THREADS)(dev.reshape(dev.size), value)
+        kernel = kernels(THREADS)["fill"]  # the backend's own
+        on_stream(kernel, max(1, -(-dev.size // THREADS)), THREADS)(dev.reshape(dev.size), value)
 
 
 def full(shape, dtype, value):
     dev = device_array(shape, dtype)
-    _fill(dev, value)
+    fill(dev, value)
     return dev
 
 
