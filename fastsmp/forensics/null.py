@@ -129,6 +129,13 @@ def random_network(dim, rng):
     depth = int(rng.integers(1, 4))
     width = int(rng.choice([8, 16, 32, 64, 128]))
     slope = float(rng.choice([0.0, 0.0, 0.01, 0.2]))
+    return _mlp(dim, rng, depth, width, lambda z: np.where(z > 0, z, slope * z))
+
+
+def _mlp(dim, rng, depth, width, act):
+    """An MLP of ``depth`` hidden layers of ``width`` units with activation
+    ``act``, He-scaled Gaussian weights and biases of sd 0.5 drawn from
+    ``rng`` (in this order: weights, biases, output weights)."""
     sizes = [dim] + [width] * depth
     W = [rng.standard_normal((a, b)) * np.sqrt(2.0 / a) for a, b in zip(sizes[:-1], sizes[1:])]
     b = [rng.standard_normal(s) * 0.5 for s in sizes[1:]]
@@ -137,8 +144,7 @@ def random_network(dim, rng):
     def f(x):
         h = x.reshape(len(x), -1)
         for Wi, bi in zip(W, b):
-            z = h @ Wi + bi
-            h = np.where(z > 0, z, slope * z)
+            h = act(h @ Wi + bi)
         return h @ out
 
     return f
@@ -161,7 +167,7 @@ ACTIVATIONS = {
 def random_activation_network(dim, rng, activation):
     """A random (untrained) MLP with one of :data:`ACTIVATIONS`: 1-3 hidden
     layers of 8-128 units, He-scaled Gaussian weights. Held-out generators
-    for the degraded-output study (:mod:`.resolve`): smooth activations
+    for the degraded-output study (:mod:`.heldout`): smooth activations
     (tanh, a GELU, softplus with beta 1, 10, 100) and kinked ones unlike
     :func:`random_network` (Hardswish, ReLU6, Hardtanh).
 
@@ -173,15 +179,4 @@ def random_activation_network(dim, rng, activation):
     act = ACTIVATIONS[activation][0]
     depth = int(rng.integers(1, 4))
     width = int(rng.choice([8, 16, 32, 64, 128]))
-    sizes = [dim] + [width] * depth
-    W = [rng.standard_normal((a, b)) * np.sqrt(2.0 / a) for a, b in zip(sizes[:-1], sizes[1:])]
-    b = [rng.standard_normal(s) * 0.5 for s in sizes[1:]]
-    out = rng.standard_normal(width) / np.sqrt(width)
-
-    def f(x):
-        h = x.reshape(len(x), -1)
-        for Wi, bi in zip(W, b):
-            h = act(h @ Wi + bi)
-        return h @ out
-
-    return f
+    return _mlp(dim, rng, depth, width, act)

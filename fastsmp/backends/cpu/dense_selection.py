@@ -69,8 +69,6 @@ MAX_REACH = 16
 PAD = MAX_REACH // 2
 #: the passes of the ``distance`` rule before a line is given back
 MAX_PASSES = 8
-#: the lanes of :func:`line_min`'s partial minima
-LANES = 16
 #: a position no peak is within reach of (the list's sentinels)
 FAR = 1 << 40
 
@@ -96,7 +94,6 @@ class DenseScratch(NamedTuple):
     removed: np.ndarray  #: uint8 list: decided removed (``distance``)
     passing: np.ndarray  #: uint8 list: passes the ``prominence`` rule
     pending: np.ndarray  #: uint8 list: its ``prominence`` needs a walk
-    lows: np.ndarray  #: :data:`LANES` partial minima of the line
 
 
 @_apart
@@ -114,8 +111,7 @@ def dense_scratch(n, like):
 
     return DenseScratch(np.zeros(n, np.uint8), np.empty(n, np.int64), np.empty(n, like.dtype), at, lists(), lists(),
                         np.empty(m, np.int64), np.empty(m, np.int64), lists(),
-                        lists(), np.zeros((PAD, m), np.uint8), ones(), ones(), ones(), ones(),
-                        np.empty(LANES, like.dtype))
+                        lists(), np.zeros((PAD, m), np.uint8), ones(), ones(), ones(), ones())
 
 
 def applies(rules):
@@ -137,21 +133,15 @@ def minimum_only(rules):
 
 
 @_inline
-def line_min(row, lows):
-    """The lowest sample of ``row`` (no NaN in it), from :data:`LANES`
-    partial minima in ``lows`` (a loop the compiler vectorises; ``min`` is
-    exact in any order, and both zeros give the same differences)."""
-    n = row.size
-    for t in range(LANES):
-        lows[t] = row[0]
-    for j0 in range(0, n - LANES + 1, LANES):
-        for t in range(LANES):
-            lows[t] = min(lows[t], row[j0 + t])
-    low = lows[0]
-    for t in range(LANES):
-        low = min(low, lows[t])
-    for j in range(n - n % LANES, n):
-        low = min(low, row[j])
+def lowest_floor(s, count):
+    """The line's lowest sample: the lowest of the ``count + 1`` floors
+    listed (every sample lies in a valley or is a maximum, and a valley's
+    floor is its lowest sample)."""
+    floors = s.floors[PAD:PAD + count + 1]
+    low = floors[0]
+    for t in range(1, count + 1):
+        v = floors[t]
+        low = v if v < low else low
     return low
 
 
@@ -401,7 +391,7 @@ def select_line_dense(row, rules, filters, per_peak, s):
     exact = (rules.need_prominence != 0 or rules.need_width != 0) and not minimum_only(rules)
     if exact and per_peak:
         return -1  # the walks need every maximum in the list: the peak-by-peak path
-    low = line_min(row, s.lows)
+    low = lowest_floor(s, count)
     # a minimum only: decided on the floors (a prominence is never negative)
     prominent = rules.need_prominence != 0 and minimum_only(rules) and rules.prominence_min > 0
     if prominent:

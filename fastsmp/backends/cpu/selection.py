@@ -444,8 +444,9 @@ def select_task(x, task, groups, outer, n, inner, rules, filters, lanes, dense, 
         o = task * lanes
         i0 = 0
         width = min(lanes, outer - o)
-    rows = np.empty((1, n, 1))
-    s = line_scratch(3 if dense else n)  # grown for the first line the vector path gives back
+    # the per-line pass's row and scratch: grown for the first line the vector path gives back
+    rows = np.empty((1, 3 if dense else n, 1))
+    s = line_scratch(3 if dense else n)
     d = dense_scratch(n, x)
     gathered = np.empty((width if column else 0, n), x.dtype)
     marks = np.zeros((width if column and mask.size > 0 else 0, n), np.bool_)
@@ -479,13 +480,14 @@ def select_task(x, task, groups, outer, n, inner, rules, filters, lanes, dense, 
             if sums.size > 0:
                 sums[line], counts[line] = _line_total(d.kept, PAD, PAD + listed, d.heights)
             continue
+        if s.steps.size < n:
+            rows = np.empty((1, n, 1))
+            s = line_scratch(n)
         for j in range(n):
             rows[0, j, 0] = row[j]
         if not column and mask.size > 0:
             for j in range(n):
                 mask[line * n + j] = False
-        if s.steps.size < n:
-            s = line_scratch(n)
         c = select_line(rows, 0, rules, filters, s)
         if c < 0:
             deferred[line] = True
